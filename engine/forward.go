@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+
+	"unmask/quant"
+)
+
+// ErrTooLong reports a canvas longer than the model's max_sequence_length.
+var ErrTooLong = errors.New("sequence longer than the model's max_sequence_length")
+
+// ErrToken reports a token id outside the vocabulary.
+var ErrToken = errors.New("token id outside the vocabulary")
+
+// State holds every buffer a forward pass needs, allocated once for up to
+// Cap tokens; a pass never allocates. A State is used by one goroutine at a
+// time (it spreads its own work over Threads goroutines).
+type State struct {
+	Model   *Model
+	Cap     int // most tokens per pass
+	Threads int // goroutines per matrix product and attention
+
+	x      []float32 // (cap, d_model) residual stream
+	xn     []float32 // (cap, d_model) normalised stream
+	q      []float32 // (cap, d_model) queries
+	k      []float32 // (cap, kv_dim) keys
+	v      []float32 // (cap, kv_dim) values
+	att    []float32 // (cap, d_model) attention output, heads side by side
+	scores []float32 // (threads, cap) one row of attention weights per worker
+	gate   []float32 // (cap, mlp_hidden) silu(ff_proj(n))
+	up     []float32 // (cap, mlp_hidden) up_proj(n)
+	proj   []float32 // (cap, d_model) output of attn_out / ff_out before the residual add
+	hidden []float32 // (cap, d_model) gathered final states for the head
+	logits []float32 // (cap, embedding_size)
+	cos    []float32 // (cap, head_dim/2) RoPE tables
+	sin    []float32 // (cap, head_dim/2)
+	qs     quant.Scratch
+}
+
+// NewState allocates the buffers for canvases of up to capTokens tokens
+// (0: the model's max_sequence_length), spreading work over the machine's
+// cores.
+func NewState(m *Model, capTokens int) *State {
+	c := &m.Config
+	if capTokens <= 0 || capTokens > c.MaxSequenceLen {
+		capTokens = c.MaxSequenceLen
+	}
+	threads := runtime.GOMAXPROCS(0)
+	s := &State{Model: m, Cap: capTokens, Threads: threads}
+	d, kv, h, half := c.DModel, c.KVDim(), c.MLPHiddenSize, c.HeadDim()/2
+	s.x = make([]float32, capTokens*d)
+	s.xn = make([]float32, capTokens*d)
+	s.q = make([]float32, capTokens*d)
+	s.k = make([]float32, capTokens*kv)
+	s.v = make([]float32, capTokens*kv)
+	s.att = make([]float32, capTokens*d)
+	s.scores = make([]float32, threads*capTokens)
+	s.gate = make([]float32, capTokens*h)
+	s.up = make([]float32, capTokens*h)
+	s.proj = make([]float32, capTokens*d)
+	s.hidden = make([]float32, capTokens*d)
+	s.logits = make([]float32, capTokens*c.EmbeddingSize)
+	s.cos = make([]float32, capTokens*half)
+	s.sin = make([]float32, capTokens*half)
+	// RoPE: inv_freq[i] = theta^(-2i/head_dim), angle = pos * inv_freq[i],
+	// computed in float64 and stored in float32.
+	for pos := range capTokens {
+		for i := range half {
+			invFreq := math.Pow(c.RopeTheta, -2*float64(i)/float64(c.HeadDim()))
+			angle := float64(pos) * invFreq
+			s.cos[pos*half+i] = float32(math.Cos(angle))
+			s.sin[pos*half+i] = float32(math.Sin(angle))
+		}
+	}
+	return s
+}
+
+// Forward runs the mask predictor over the whole canvas and returns the
+// logits of every position, (len(tokens), embedding_size). The slice is
+// owned by the State and overwritten by the next pass.
+func (s *State) Forward(tokens []int) ([]float32, error) {
+	return s.ForwardAt(tokens, nil)
+}
+
+// ForwardAt runs the mask predictor over the whole canvas but applies the
+// LM head only at the given positions (nil: every position), returning
+// (len(positions), embedding_size) logits in that order. The sampler asks
+// only for the masked positions it may commit, which skips most of the
+// head's work.
+func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
+	m, c := s.Model, &s.Model.Config
+	T := len(tokens)
+	if T == 0 {
+		return nil, errors.New("empty canvas")
+	}
+	if T > s.Cap {
+		return nil, fmt.Errorf("%w: %d tokens, limit %d", ErrTooLong, T, s.Cap)
+	}
+	for _, id := range tokens {
+		if id < 0 || id >= c.EmbeddingSize {
+			return nil, fmt.Errorf("%w: %d (vocabulary %d)", ErrToken, id, c.EmbeddingSize)
+		}
+	}
+	d := c.DModel
+	x := s.x[:T*d]
+
+	// Embedding: x[t] = wte[token_t].
+	for t, id := range tokens {
+		m.Weights.Embed.Row(id, x[t*d:(t+1)*d])
+	}
+
+	for l := range m.Weights.Layers {
+		layer := &m.Weights.Layers[l]
+		// h = x + attn_out(attention(RMSNorm_attn(x)))
+		rmsNorm(s.xn[:T*d], x, layer.AttnNorm, c.RMSNormEps)
+		s.matmul(&layer.Q, s.q, s.xn, T)
+		s.matmul(&layer.K, s.k, s.xn, T)
+		s.matmul(&layer.V, s.v, s.xn, T)
+		s.rope(s.q, T, c.NHeads)
+		s.rope(s.k, T, c.NKVHeads)
+		s.attention(T)
+		s.matmul(&layer.AttnOut, s.proj, s.att, T)
+		addInPlace(x, s.proj[:T*d])
+
+		// x = h + ff_out(silu(ff_proj(n)) * up_proj(n)), n = RMSNorm_ff(h)
+		rmsNorm(s.xn[:T*d], x, layer.FFNorm, c.RMSNormEps)
+		s.matmul(&layer.FFProj, s.gate, s.xn, T)
+		s.matmul(&layer.Up, s.up, s.xn, T)
+		siluMul(s.gate[:T*c.MLPHiddenSize], s.up[:T*c.MLPHiddenSize])
+		s.matmul(&layer.FFOut, s.proj, s.gate, T)
+		addInPlace(x, s.proj[:T*d])
+	}
+
+	// Final RMSNorm at the positions asked for, then the untied LM head.
+	n := T
+	if positions != nil {
+		n = len(positions)
+		for i, p := range positions {
+			if p < 0 || p >= T {
+				return nil, fmt.Errorf("position %d outside the canvas of %d", p, T)
+			}
+			copy(s.hidden[i*d:(i+1)*d], x[p*d:(p+1)*d])
+		}
+	} else {
+		copy(s.hidden[:T*d], x)
+	}
+	rmsNorm(s.xn[:n*d], s.hidden[:n*d], m.Weights.NormF, c.RMSNormEps)
+	s.matmul(&m.Weights.Head, s.logits, s.xn, n)
+	return s.logits[:n*c.EmbeddingSize], nil
+}
+
+func (s *State) matmul(w *quant.Matrix, y, x []float32, T int) {
+	w.MatMul(y, x, T, &s.qs, s.Threads)
+}
+
+// rope rotates each head of buf (T, heads*head_dim) in place, NeoX style:
+// the head is split into halves a, b and becomes (a·cos - b·sin, b·cos + a·sin).
+func (s *State) rope(buf []float32, T, heads int) {
+	hd := s.Model.Config.HeadDim()
+	half := hd / 2
+	for t := range T {
+		cos, sin := s.cos[t*half:(t+1)*half], s.sin[t*half:(t+1)*half]
+		for h := range heads {
+			a := buf[(t*heads+h)*hd:][:half]
+			b := buf[(t*heads+h)*hd+half:][:half]
+			for i := range half {
+				a0, b0 := a[i], b[i]
+				a[i] = a0*cos[i] - b0*sin[i]
+				b[i] = b0*cos[i] + a0*sin[i]
+			}
+		}
+	}
+}
+
+// attention is bidirectional scaled dot-product attention with grouped
+// keys and values: query head h reads KV head h / (n_heads / n_kv_heads).
+// Every query sees every position; there is no causal mask.
+func (s *State) attention(T int) {
+	c := &s.Model.Config
+	hd, kvDim := c.HeadDim(), c.KVDim()
+	group := c.NHeads / c.NKVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	att := s.att[:T*c.DModel]
+	clear(att)
+	// One work item per (head, query); each worker owns a row of scores.
+	items := c.NHeads * T
+	threads := max(1, min(s.Threads, items))
+	quant.ParallelFor(items, threads, func(lo, hi int) {
+		worker := lo * threads / items
+		scores := s.scores[worker*s.Cap:][:T]
+		for it := lo; it < hi; it++ {
+			h, t := it/T, it%T
+			kvh := h / group
+			q := s.q[t*c.DModel+h*hd:][:hd]
+			for p := range T {
+				scores[p] = quant.DotF32(q, s.k[p*kvDim+kvh*hd:][:hd]) * scale
+			}
+			softmax(scores)
+			out := att[t*c.DModel+h*hd:][:hd]
+			for p := range T {
+				quant.AxpyF32(scores[p], s.v[p*kvDim+kvh*hd:][:hd], out)
+			}
+		}
+	})
+}
+
+// rmsNorm writes w * x / sqrt(mean(x²) + eps) for each row of x into out,
+// accumulating the mean in float64.
+func rmsNorm(out, x, w []float32, eps float64) {
+	d := len(w)
+	for r := range len(x) / d {
+		row := x[r*d : (r+1)*d]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v) * float64(v)
+		}
+		inv := float32(1 / math.Sqrt(ss/float64(d)+eps))
+		o := out[r*d : (r+1)*d]
+		for i, v := range row {
+			o[i] = w[i] * (v * inv)
+		}
+	}
+}
+
+// softmax normalises x in place.
+func softmax(x []float32) {
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
+	}
+	var sum float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// siluMul computes gate = silu(gate) * up in place.
+func siluMul(gate, up []float32) {
+	for i, g := range gate {
+		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+	}
+}
+
+func addInPlace(x, y []float32) {
+	for i := range x {
+		x[i] += y[i]
+	}
+}

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Remasking is the rule that decides which predictions a step keeps.
+type Remasking string
+
+const (
+	LowConfidence Remasking = "low_confidence" // keep the most probable predictions (LLaDA)
+	Random        Remasking = "random"         // keep random predictions (LLaDA)
+	Margin        Remasking = "margin"         // keep the largest top1 - top2 probability gaps (Dream)
+	Entropy       Remasking = "entropy"        // keep the lowest-entropy predictions (Dream)
+)
+
+// Remaskings lists every rule, in the order a UI offers them.
+var Remaskings = []Remasking{LowConfidence, Random, Margin, Entropy}
+
+// ParseRemasking accepts the rule names above.
+func ParseRemasking(s string) (Remasking, error) {
+	for _, r := range Remaskings {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown remasking %q (want low_confidence, random, margin or entropy)", ErrOptions, s)
+}
+
+// ErrOptions reports sampler options that do not make sense.
+var ErrOptions = errors.New("invalid generation options")
+
+// Options are the parameters of the reverse process, named as in the
+// reference generate().
+type Options struct {
+	Steps       int       // denoising steps over the whole generation
+	GenLength   int       // masked positions appended to the prompt
+	BlockLength int       // semi-autoregressive block size; divides GenLength
+	Temperature float64   // 0: argmax; > 0: Gumbel-max sampling with float64 noise
+	CFGScale    float64   // classifier-free guidance; 0 disables the unconditional pass
+	Remasking   Remasking // which predictions each step keeps
+	// Threshold > 0 turns on Fast-dLLM parallel decoding: each step commits
+	// every masked token of the block whose confidence is above it (always
+	// at least one), and a block runs until it is filled; Steps then only
+	// bounds the steps per block.
+	Threshold   float64
+	SuppressEOS bool   // set the EOS logit to -inf (the reference's logits_eos_inf)
+	Seed        uint64 // seeds the Gumbel noise and random remasking
+	TopK        int    // candidates per masked position in the trace (0: 5)
+}
+
+// DefaultOptions are the settings of the LLaDA README's example, scaled to
+// a small canvas.
+func DefaultOptions() Options {
+	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5}
+}
+
+// Validate checks the options as the reference does: gen_length must be a
+// multiple of block_length and steps a multiple of the number of blocks.
+func (o *Options) Validate() error {
+	switch {
+	case o.GenLength <= 0:
+		return fmt.Errorf("%w: gen_length %d, want > 0", ErrOptions, o.GenLength)
+	case o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0:
+		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
+	case o.Steps <= 0 || o.Steps%(o.GenLength/o.BlockLength) != 0:
+		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.GenLength/o.BlockLength)
+	case o.Temperature < 0:
+		return fmt.Errorf("%w: temperature %v, want >= 0", ErrOptions, o.Temperature)
+	case o.CFGScale < 0:
+		return fmt.Errorf("%w: cfg scale %v, want >= 0", ErrOptions, o.CFGScale)
+	case o.Threshold < 0 || o.Threshold > 1:
+		return fmt.Errorf("%w: threshold %v, want in [0, 1]", ErrOptions, o.Threshold)
+	case o.TopK < 0:
+		return fmt.Errorf("%w: top-k %d, want >= 0", ErrOptions, o.TopK)
+	}
+	if _, err := ParseRemasking(string(o.Remasking)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Commit is one position filled by a step.
+type Commit struct {
+	Pos        int     `json:"pos"`
+	Token      int     `json:"token"`
+	Confidence float64 `json:"confidence"` // the remasking rule's score
+	Prob       float64 `json:"prob"`       // the model's probability of the token
+}
+
+// Candidate is one of the likeliest tokens at a masked position.
+type Candidate struct {
+	Token int     `json:"token"`
+	Prob  float64 `json:"prob"`
+}
+
+// Step is what one denoising step did; the sampler hands one to the
+// observer after every forward pass.
+type Step struct {
+	Index      int      `json:"index"`       // 0-based over the whole generation
+	Block      int      `json:"block"`       // 0-based block number
+	BlockStart int      `json:"block_start"` // canvas position where the block begins
+	BlockEnd   int      `json:"block_end"`   // one past its last position
+	Canvas     []int    `json:"canvas"`      // the canvas before this step commits
+	Committed  []Commit `json:"committed"`   // positions filled by this step, by position
+	// Candidates holds, for every position still masked before this step
+	// (up to the block's end), its top-k tokens by probability.
+	Candidates map[int][]Candidate `json:"candidates"`
+}
+
+// Observer receives every step as it happens. The sampler computes the
+// candidates only when an observer is set.
+type Observer func(Step)

@@ -188,8 +188,7 @@ func (s *State) attention(T int) {
 	// One work item per (head, query); each worker owns a row of scores.
 	items := c.NHeads * T
 	threads := max(1, min(s.Threads, items))
-	quant.ParallelFor(items, threads, func(lo, hi int) {
-		worker := lo * threads / items
+	quant.ParallelFor(items, threads, func(worker, lo, hi int) {
 		scores := s.scores[worker*s.Cap:][:T]
 		for it := lo; it < hi; it++ {
 			h, t := it/T, it%T

@@ -39,9 +39,10 @@ type Layer struct {
 type Tensor struct {
 	Name  string
 	Shape []int
-	// Exactly one of these is set.
+	// Exactly one of these is set; they point into the Weights, so a
+	// loader fills a model by assigning through them.
 	Matrix *quant.Matrix
-	Vector []float32
+	Vector *[]float32
 }
 
 // Tensors lists every weight under its LLaDA checkpoint name, in a fixed
@@ -51,26 +52,26 @@ func (w *Weights) Tensors() []Tensor {
 	mat := func(name string, m *quant.Matrix) Tensor {
 		return Tensor{Name: name, Shape: []int{m.Rows, m.Cols}, Matrix: m}
 	}
-	vec := func(name string, v []float32) Tensor {
-		return Tensor{Name: name, Shape: []int{len(v)}, Vector: v}
+	vec := func(name string, v *[]float32) Tensor {
+		return Tensor{Name: name, Shape: []int{len(*v)}, Vector: v}
 	}
 	ts := []Tensor{mat(p+"wte.weight", &w.Embed)}
 	for i := range w.Layers {
 		l := &w.Layers[i]
 		b := fmt.Sprintf("%sblocks.%d.", p, i)
 		ts = append(ts,
-			vec(b+"attn_norm.weight", l.AttnNorm),
+			vec(b+"attn_norm.weight", &l.AttnNorm),
 			mat(b+"q_proj.weight", &l.Q),
 			mat(b+"k_proj.weight", &l.K),
 			mat(b+"v_proj.weight", &l.V),
 			mat(b+"attn_out.weight", &l.AttnOut),
-			vec(b+"ff_norm.weight", l.FFNorm),
+			vec(b+"ff_norm.weight", &l.FFNorm),
 			mat(b+"ff_proj.weight", &l.FFProj),
 			mat(b+"up_proj.weight", &l.Up),
 			mat(b+"ff_out.weight", &l.FFOut),
 		)
 	}
-	return append(ts, vec(p+"ln_f.weight", w.NormF), mat(p+"ff_out.weight", &w.Head))
+	return append(ts, vec(p+"ln_f.weight", &w.NormF), mat(p+"ff_out.weight", &w.Head))
 }
 
 // ExpectedShapes gives the shape every tensor must have under c, by name.
@@ -114,8 +115,8 @@ func (m *Model) Validate() error {
 			if err := t.Matrix.Validate(); err != nil {
 				return fmt.Errorf("tensor %s: %w", t.Name, err)
 			}
-		} else if len(t.Vector) != ws[0] {
-			return fmt.Errorf("tensor %s has %d values, want %d", t.Name, len(t.Vector), ws[0])
+		} else if len(*t.Vector) != ws[0] {
+			return fmt.Errorf("tensor %s has %d values, want %d", t.Name, len(*t.Vector), ws[0])
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Remasking is the rule that decides which predictions a step keeps.
@@ -58,27 +59,38 @@ func DefaultOptions() Options {
 
 // Validate checks the options as the reference does: gen_length must be a
 // multiple of block_length and steps a multiple of the number of blocks.
+// GenLength 0 is allowed only for infilling, when the prompt itself holds
+// masks; Generate checks that.
 func (o *Options) Validate() error {
 	switch {
-	case o.GenLength <= 0:
-		return fmt.Errorf("%w: gen_length %d, want > 0", ErrOptions, o.GenLength)
-	case o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0:
+	case o.GenLength < 0:
+		return fmt.Errorf("%w: gen_length %d, want >= 0", ErrOptions, o.GenLength)
+	case o.GenLength > 0 && (o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0):
 		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
-	case o.Steps <= 0 || o.Steps%(o.GenLength/o.BlockLength) != 0:
-		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.GenLength/o.BlockLength)
-	case o.Temperature < 0:
-		return fmt.Errorf("%w: temperature %v, want >= 0", ErrOptions, o.Temperature)
-	case o.CFGScale < 0:
-		return fmt.Errorf("%w: cfg scale %v, want >= 0", ErrOptions, o.CFGScale)
-	case o.Threshold < 0 || o.Threshold > 1:
+	case o.Steps <= 0 || o.Steps%o.Blocks() != 0:
+		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.Blocks())
+	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
+		return fmt.Errorf("%w: temperature %v, want a finite value >= 0", ErrOptions, o.Temperature)
+	case o.CFGScale < 0 || math.IsNaN(o.CFGScale) || math.IsInf(o.CFGScale, 0):
+		return fmt.Errorf("%w: cfg scale %v, want a finite value >= 0", ErrOptions, o.CFGScale)
+	case !(o.Threshold >= 0 && o.Threshold <= 1):
 		return fmt.Errorf("%w: threshold %v, want in [0, 1]", ErrOptions, o.Threshold)
-	case o.TopK < 0:
-		return fmt.Errorf("%w: top-k %d, want >= 0", ErrOptions, o.TopK)
+	case o.TopK < 0 || o.TopK > 64:
+		return fmt.Errorf("%w: top-k %d, want 0..64", ErrOptions, o.TopK)
 	}
 	if _, err := ParseRemasking(string(o.Remasking)); err != nil {
 		return err
 	}
 	return nil
+}
+
+// Blocks is the number of semi-autoregressive blocks (1 when only
+// infilling a prompt's own masks).
+func (o *Options) Blocks() int {
+	if o.GenLength == 0 || o.BlockLength <= 0 {
+		return 1
+	}
+	return o.GenLength / o.BlockLength
 }
 
 // Commit is one position filled by a step.

@@ -31,7 +31,7 @@ func (m *Matrix) MatMul(y, x []float32, T int, s *Scratch, threads int) {
 		s.reserve(T*m.Cols, T*m.Groups())
 		QuantizeActivations(s.q, s.scales, x[:T*m.Cols], m.Group)
 	}
-	parallelRows(m.Rows, threads, func(r0, r1 int) {
+	ParallelFor(m.Rows, threads, func(_, r0, r1 int) {
 		if m.DType == Q8 {
 			MatMulQ8(y, s.q, s.scales, m.Q, m.Scales, T, m.Rows, m.Cols, m.Group, r0, r1)
 		} else {
@@ -40,20 +40,19 @@ func (m *Matrix) MatMul(y, x []float32, T int, s *Scratch, threads int) {
 	})
 }
 
-// parallelRows splits [0, rows) into threads contiguous ranges and runs
-// them concurrently, waiting for all.
-func parallelRows(rows, threads int, f func(r0, r1 int)) {
-	if threads <= 1 || rows < 2*threads {
-		f(0, rows)
+// ParallelFor splits [0, n) into threads contiguous ranges and runs f on
+// each concurrently, passing the worker's number so it can use its own
+// scratch space; it returns when all are done. With threads <= 1, or too
+// little work to split, f runs once on the caller's goroutine as worker 0.
+func ParallelFor(n, threads int, f func(worker, lo, hi int)) {
+	if threads <= 1 || n < 2*threads {
+		f(0, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for i := range threads {
-		r0, r1 := rows*i/threads, rows*(i+1)/threads
-		wg.Go(func() { f(r0, r1) })
+		lo, hi := n*i/threads, n*(i+1)/threads
+		wg.Go(func() { f(i, lo, hi) })
 	}
 	wg.Wait()
 }
-
-// ParallelFor runs f over [0, n) split into threads contiguous ranges.
-func ParallelFor(n, threads int, f func(lo, hi int)) { parallelRows(n, threads, f) }

@@ -123,25 +123,47 @@ func (m *Model) Validate() error {
 }
 
 // Quantize returns a copy of the model with every matrix in int8, one scale
-// per group of group columns (0: one per row). Norm weights stay float32.
+// per group of group columns (0, or a group that does not divide a
+// matrix's columns: one per row). Norm weights stay float32.
 func (m *Model) Quantize(group int) *Model {
-	q := &Model{Config: m.Config, Tokenizer: m.Tokenizer}
-	q.Weights.Layers = make([]Layer, len(m.Weights.Layers))
-	q.Weights.NormF = m.Weights.NormF
-	for i := range q.Weights.Layers {
-		q.Weights.Layers[i].AttnNorm = m.Weights.Layers[i].AttnNorm
-		q.Weights.Layers[i].FFNorm = m.Weights.Layers[i].FFNorm
-	}
-	src, dst := m.Weights.Tensors(), q.Weights.Tensors()
-	for i := range src {
-		if src[i].Matrix != nil {
-			s := src[i].Matrix
-			g := group
-			if g <= 0 || s.Cols%g != 0 {
-				g = s.Cols
-			}
-			*dst[i].Matrix = quant.Quantize(s.Dequantize(), s.Rows, s.Cols, g)
+	return m.mapMatrices(func(w *quant.Matrix) quant.Matrix {
+		g := group
+		if g <= 0 || w.Cols%g != 0 {
+			g = w.Cols
+		}
+		return quant.Quantize(w.Dequantize(), w.Rows, w.Cols, g)
+	})
+}
+
+// Dequantize returns a copy of the model with every matrix in float32.
+func (m *Model) Dequantize() *Model {
+	return m.mapMatrices(func(w *quant.Matrix) quant.Matrix {
+		return quant.NewF32(w.Dequantize(), w.Rows, w.Cols)
+	})
+}
+
+// DType is the storage of the model's matrices: F32, or Q8 when any is int8.
+func (m *Model) DType() quant.DType {
+	for _, t := range m.Weights.Tensors() {
+		if t.Matrix != nil && t.Matrix.DType == quant.Q8 {
+			return quant.Q8
 		}
 	}
-	return q
+	return quant.F32
+}
+
+// mapMatrices copies the model, replacing every matrix with f of it and
+// sharing the norm vectors and the tokenizer.
+func (m *Model) mapMatrices(f func(*quant.Matrix) quant.Matrix) *Model {
+	out := &Model{Config: m.Config, Tokenizer: m.Tokenizer}
+	out.Weights.Layers = make([]Layer, len(m.Weights.Layers))
+	src, dst := m.Weights.Tensors(), out.Weights.Tensors()
+	for i := range src {
+		if src[i].Matrix != nil {
+			*dst[i].Matrix = f(src[i].Matrix)
+		} else {
+			*dst[i].Vector = *src[i].Vector
+		}
+	}
+	return out
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"unmask/engine"
+)
+
+func init() {
+	commands["generate"] = command{"run the reverse process from a prompt", runGenerate}
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("generate")
+	modelPath := fs.String("model", "", "model file")
+	prompt := fs.String("prompt", "", "prompt text (needs a model with a tokenizer); ___ marks a blank to infill")
+	idList := fs.String("ids", "", "prompt as comma-separated token ids")
+	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template")
+	blank := fs.Int("blank", 4, "masks per ___ blank in --prompt")
+	opts := engine.DefaultOptions()
+	fs.IntVar(&opts.Steps, "steps", opts.Steps, "denoising steps")
+	fs.IntVar(&opts.GenLength, "gen-length", opts.GenLength, "tokens to generate")
+	fs.IntVar(&opts.BlockLength, "block-length", opts.BlockLength, "semi-autoregressive block length")
+	fs.Float64Var(&opts.Temperature, "temperature", 0, "Gumbel-max temperature (0: argmax)")
+	fs.Float64Var(&opts.CFGScale, "cfg", 0, "classifier-free guidance scale")
+	remasking := fs.String("remasking", string(engine.LowConfidence), "low_confidence, random, margin or entropy")
+	fs.Float64Var(&opts.Threshold, "threshold", 0, "Fast-dLLM parallel decoding confidence threshold (0: off)")
+	fs.BoolVar(&opts.SuppressEOS, "suppress-eos", false, "never predict EOS")
+	fs.Uint64Var(&opts.Seed, "seed", 0, "random seed")
+	asJSON := fs.Bool("json", false, "print {output, trace, text} as JSON")
+	visual := fs.Bool("visual", false, "animate the canvas in the terminal")
+	delay := fs.Duration("delay", 60*time.Millisecond, "pause between frames with --visual")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	r, err := engine.ParseRemasking(*remasking)
+	if err != nil {
+		return usageError{err}
+	}
+	opts.Remasking = r
+	if err := opts.Validate(); err != nil {
+		return usageError{err}
+	}
+	if (*prompt == "") == (*idList == "") {
+		return usageError{fmt.Errorf("give exactly one of --prompt and --ids")}
+	}
+	m, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	ids, err := promptIDs(m, *prompt, *idList, *chat, *blank)
+	if err != nil {
+		return err
+	}
+	if n := len(ids) + opts.GenLength; n > m.Config.MaxSequenceLen {
+		return fmt.Errorf("%w: prompt %d + gen-length %d = %d tokens, limit %d",
+			engine.ErrTooLong, len(ids), opts.GenLength, n, m.Config.MaxSequenceLen)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var trace [][]int
+	var anim *animation
+	if *visual {
+		anim = newAnimation(stderr, m, len(ids), *delay)
+	}
+	observe := func(s engine.Step) {
+		trace = append(trace, s.Canvas)
+		if anim != nil {
+			anim.frame(s)
+		}
+	}
+	out, err := engine.NewState(m, len(ids)+opts.GenLength).Generate(ctx, ids, opts, observe)
+	if err != nil {
+		return err
+	}
+	trace = append(trace, out)
+	if anim != nil {
+		anim.final(out)
+	}
+
+	text := ""
+	if m.Tokenizer != nil {
+		text = m.Tokenizer.Decode(answer(m, ids, out))
+	}
+	if *asJSON {
+		res := map[string]any{"output": out, "trace": trace}
+		if m.Tokenizer != nil {
+			res["text"] = text
+		}
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	if m.Tokenizer == nil {
+		_, err = fmt.Fprintln(stdout, jsonInts(out))
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, text)
+	return err
+}
+
+// promptIDs encodes the prompt text (with blanks and the chat template) or
+// parses the ids.
+func promptIDs(m *engine.Model, text, idList string, chat bool, blank int) ([]int, error) {
+	if idList != "" {
+		ids, err := parseIDs(idList)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		for _, id := range ids {
+			if id >= m.Config.EmbeddingSize {
+				return nil, fmt.Errorf("%w: %d (vocabulary %d)", engine.ErrToken, id, m.Config.EmbeddingSize)
+			}
+		}
+		return ids, nil
+	}
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("the model has no tokenizer: use --ids")
+	}
+	if blank < 1 {
+		return nil, usageError{fmt.Errorf("--blank %d, want >= 1", blank)}
+	}
+	ids := engine.EncodeInfill(m.Tokenizer, text, blank, m.Config.MaskTokenID)
+	if chat {
+		return engine.ChatIDs(m.Tokenizer, ids)
+	}
+	return ids, nil
+}
+
+// answer is the text a user asked for: the generated part of the canvas
+// cut at its first EOS (the model pads its answer with EOS), or, when the
+// prompt had blanks, the whole filled-in canvas.
+func answer(m *engine.Model, prompt, out []int) []int {
+	start := len(prompt)
+	for _, id := range prompt {
+		if id == m.Config.MaskTokenID {
+			start = 0
+		}
+	}
+	for i := len(prompt); i < len(out); i++ {
+		if out[i] == m.Config.EOSTokenID {
+			return out[start:i]
+		}
+	}
+	return out[start:]
+}
+
+func jsonInts(ids []int) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}

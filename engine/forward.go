@@ -180,30 +180,37 @@ func (s *State) rope(buf []float32, T, heads int) {
 // Every query sees every position; there is no causal mask.
 func (s *State) attention(T int) {
 	c := &s.Model.Config
+	clear(s.att[:T*c.DModel])
+	// One work item per (head, query); each worker owns a row of scores.
+	items := c.NHeads * T
+	if s.Threads <= 1 {
+		s.attend(T, 0, 0, items) // no closure: a pass allocates nothing
+		return
+	}
+	quant.ParallelFor(items, s.Threads, func(worker, lo, hi int) { s.attend(T, worker, lo, hi) })
+}
+
+// attend computes the attention output of work items [lo, hi), item
+// h*T + t being query t of head h.
+func (s *State) attend(T, worker, lo, hi int) {
+	c := &s.Model.Config
 	hd, kvDim := c.HeadDim(), c.KVDim()
 	group := c.NHeads / c.NKVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	att := s.att[:T*c.DModel]
-	clear(att)
-	// One work item per (head, query); each worker owns a row of scores.
-	items := c.NHeads * T
-	threads := max(1, min(s.Threads, items))
-	quant.ParallelFor(items, threads, func(worker, lo, hi int) {
-		scores := s.scores[worker*s.Cap:][:T]
-		for it := lo; it < hi; it++ {
-			h, t := it/T, it%T
-			kvh := h / group
-			q := s.q[t*c.DModel+h*hd:][:hd]
-			for p := range T {
-				scores[p] = quant.DotF32(q, s.k[p*kvDim+kvh*hd:][:hd]) * scale
-			}
-			softmax(scores)
-			out := att[t*c.DModel+h*hd:][:hd]
-			for p := range T {
-				quant.AxpyF32(scores[p], s.v[p*kvDim+kvh*hd:][:hd], out)
-			}
+	scores := s.scores[worker*s.Cap:][:T]
+	for it := lo; it < hi; it++ {
+		h, t := it/T, it%T
+		kvh := h / group
+		q := s.q[t*c.DModel+h*hd:][:hd]
+		for p := range T {
+			scores[p] = quant.DotF32(q, s.k[p*kvDim+kvh*hd:][:hd]) * scale
 		}
-	})
+		softmax(scores)
+		out := s.att[t*c.DModel+h*hd:][:hd]
+		for p := range T {
+			quant.AxpyF32(scores[p], s.v[p*kvDim+kvh*hd:][:hd], out)
+		}
+	}
 }
 
 // rmsNorm writes w * x / sqrt(mean(x²) + eps) for each row of x into out,

@@ -271,20 +271,19 @@ func (sp *stepper) predict(pos int, row []float32) candidate {
 		probs[i] /= sum
 	}
 
-	token := 0
-	if opts.Temperature == 0 {
-		for i, v := range row {
-			if v > row[token] {
-				token = i
-			}
+	// The mask token is never a prediction: committing it would leave a
+	// hole that the schedule already counts as filled. The reference relies
+	// on trained models never predicting it; its probability still counts
+	// in the softmax above, as there.
+	mask := sp.s.Model.Config.MaskTokenID
+	token, best := -1, math.Inf(-1)
+	for i, v := range row {
+		g := float64(v)
+		if opts.Temperature > 0 {
+			g -= opts.Temperature * math.Log(-math.Log(sp.rng.Float64()))
 		}
-	} else {
-		best := math.Inf(-1)
-		for i, v := range row {
-			g := float64(v) - opts.Temperature*math.Log(-math.Log(sp.rng.Float64()))
-			if g > best {
-				best, token = g, i
-			}
+		if i != mask && (g > best || token < 0) {
+			best, token = g, i
 		}
 	}
 

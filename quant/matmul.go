@@ -31,13 +31,19 @@ func (m *Matrix) MatMul(y, x []float32, T int, s *Scratch, threads int) {
 		s.reserve(T*m.Cols, T*m.Groups())
 		QuantizeActivations(s.q, s.scales, x[:T*m.Cols], m.Group)
 	}
-	ParallelFor(m.Rows, threads, func(_, r0, r1 int) {
-		if m.DType == Q8 {
-			MatMulQ8(y, s.q, s.scales, m.Q, m.Scales, T, m.Rows, m.Cols, m.Group, r0, r1)
-		} else {
-			MatMulF32(y, x, m.F32, T, m.Rows, m.Cols, r0, r1)
-		}
-	})
+	if threads <= 1 {
+		m.matMulRows(y, x, s, T, 0, m.Rows) // no closure: a pass allocates nothing
+		return
+	}
+	ParallelFor(m.Rows, threads, func(_, r0, r1 int) { m.matMulRows(y, x, s, T, r0, r1) })
+}
+
+func (m *Matrix) matMulRows(y, x []float32, s *Scratch, T, r0, r1 int) {
+	if m.DType == Q8 {
+		MatMulQ8(y, s.q, s.scales, m.Q, m.Scales, T, m.Rows, m.Cols, m.Group, r0, r1)
+	} else {
+		MatMulF32(y, x, m.F32, T, m.Rows, m.Cols, r0, r1)
+	}
 }
 
 // ParallelFor splits [0, n) into threads contiguous ranges and runs f on

@@ -1,0 +1,175 @@
+//go:build goexperiment.simd && amd64 && !purego
+
+package linalg
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+func init() {
+	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
+		mulImpl = mulSIMD
+		path = "simd"
+	}
+}
+
+// Blocking of the packed product (BLIS style): a micro-tile of C is
+// mr×nr (8 of the 16 ymm registers hold it), A is packed mc×kc at a time
+// (fits L2), B in nr-wide panels of kc rows (one panel fits L1).
+const (
+	mr = 4
+	nr = 16
+	kc = 256
+	mc = 24 * mr
+)
+
+// mulSIMD computes the same as mulGeneric with AVX2 FMA micro-kernels on
+// packed copies of A and B. Sums run in a different order, so results
+// differ from the reference by rounding only.
+func mulSIMD(ws *Workspace, c, a, b View, accumulate bool) {
+	M, N, K := c.Rows, c.Cols, a.Cols
+	if K == 0 {
+		if !accumulate {
+			for i := range M {
+				clear(c.Data[i*c.RowStride:][:N])
+			}
+		}
+		return
+	}
+	panelsN := (N + nr - 1) / nr
+	ws.reserve(mc*kc, panelsN*nr*kc)
+	var tile [mr * nr]float32
+	for k0 := 0; k0 < K; k0 += kc {
+		kb := min(kc, K-k0)
+		packB(ws.b, b, k0, kb, N)
+		acc := accumulate || k0 > 0
+		for i0 := 0; i0 < M; i0 += mc {
+			mb := min(mc, M-i0)
+			packA(ws.a, a, i0, mb, k0, kb)
+			for jp := range panelsN {
+				j0 := jp * nr
+				nb := min(nr, N-j0)
+				bp := ws.b[jp*nr*kb:][:nr*kb]
+				for ir := 0; ir < mb; ir += mr {
+					rb := min(mr, mb-ir)
+					ap := ws.a[ir*kb:][:mr*kb]
+					cOff := (i0+ir)*c.RowStride + j0
+					if rb == mr && nb == nr {
+						kernel4x16(kb, ap, bp, c.Data[cOff:], c.RowStride, acc)
+						continue
+					}
+					// Edge tile: compute the full tile aside, keep the valid part.
+					kernel4x16(kb, ap, bp, tile[:], nr, false)
+					for r := range rb {
+						crow := c.Data[cOff+r*c.RowStride:][:nb]
+						t := tile[r*nr:][:nb]
+						if acc {
+							for j := range crow {
+								crow[j] += t[j]
+							}
+						} else {
+							copy(crow, t)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies A rows [i0, i0+mb) × columns [k0, k0+kb) as micro-panels of
+// mr rows, each stored k-major (mr values per k), zero-padding short panels.
+func packA(dst []float32, a View, i0, mb, k0, kb int) {
+	for ir := 0; ir < mb; ir += mr {
+		p := dst[ir*kb:][:mr*kb]
+		rb := min(mr, mb-ir)
+		for r := range mr {
+			if r >= rb {
+				for k := range kb {
+					p[k*mr+r] = 0
+				}
+				continue
+			}
+			src := a.Data[(i0+ir+r)*a.RowStride+k0*a.ColStride:]
+			if a.ColStride == 1 {
+				src = src[:kb]
+				for k, v := range src {
+					p[k*mr+r] = v
+				}
+				continue
+			}
+			for k := range kb {
+				p[k*mr+r] = src[k*a.ColStride]
+			}
+		}
+	}
+}
+
+// packB copies B rows [k0, k0+kb) × all N columns as panels of nr columns,
+// each stored k-major (nr values per k), zero-padding the last panel.
+func packB(dst []float32, b View, k0, kb, N int) {
+	for j0 := 0; j0 < N; j0 += nr {
+		p := dst[j0*kb:][:nr*kb]
+		nb := min(nr, N-j0)
+		for k := range kb {
+			row := p[k*nr:][:nr]
+			src := b.Data[(k0+k)*b.RowStride+j0*b.ColStride:]
+			if b.ColStride == 1 {
+				copy(row, src[:nb])
+			} else {
+				for j := range nb {
+					row[j] = src[j*b.ColStride]
+				}
+			}
+			clear(row[nb:])
+		}
+	}
+}
+
+// kernel4x16 computes the 4×16 tile C = [C +] Ap·Bp over kb steps of k,
+// where ap holds 4 values per k and bp 16. c holds the tile's rows ldc
+// apart. Four rows keep the eight accumulators, both B vectors and the
+// broadcasts in registers: larger tiles spill accumulators to the stack.
+func kernel4x16(kb int, ap, bp, c []float32, ldc int, acc bool) {
+	_ = ap[mr*kb-1]
+	_ = bp[nr*kb-1]
+	_ = c[3*ldc+15]
+	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
+	if acc {
+		c00, c01 = load8(c[0:]), load8(c[8:])
+		c10, c11 = load8(c[ldc:]), load8(c[ldc+8:])
+		c20, c21 = load8(c[2*ldc:]), load8(c[2*ldc+8:])
+		c30, c31 = load8(c[3*ldc:]), load8(c[3*ldc+8:])
+	}
+	pa := unsafe.Pointer(unsafe.SliceData(ap))
+	pb := unsafe.Pointer(unsafe.SliceData(bp))
+	for range kb {
+		b0 := archsimd.LoadFloat32x8((*[8]float32)(pb))
+		b1 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pb, 32)))
+		a := archsimd.BroadcastFloat32x8(*(*float32)(pa))
+		c00 = a.MulAdd(b0, c00)
+		c01 = a.MulAdd(b1, c01)
+		a = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 4)))
+		c10 = a.MulAdd(b0, c10)
+		c11 = a.MulAdd(b1, c11)
+		a = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 8)))
+		c20 = a.MulAdd(b0, c20)
+		c21 = a.MulAdd(b1, c21)
+		a = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 12)))
+		c30 = a.MulAdd(b0, c30)
+		c31 = a.MulAdd(b1, c31)
+		pa = unsafe.Add(pa, 4*mr)
+		pb = unsafe.Add(pb, 4*nr)
+	}
+	c00.StoreSlice(c[0:])
+	c01.StoreSlice(c[8:])
+	c10.StoreSlice(c[ldc:])
+	c11.StoreSlice(c[ldc+8:])
+	c20.StoreSlice(c[2*ldc:])
+	c21.StoreSlice(c[2*ldc+8:])
+	c30.StoreSlice(c[3*ldc:])
+	c31.StoreSlice(c[3*ldc+8:])
+}
+
+func load8(s []float32) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s) }

@@ -10,6 +10,7 @@ const (
 	Load     = "load"     // fetch (or take) a model file and prepare the engine
 	Generate = "generate" // run the reverse process, streaming one Step per step
 	Stop     = "stop"     // end the running generation after the current step
+	Tokenize = "tokenize" // encode text with the model's tokenizer
 )
 
 // Response types, worker to page.
@@ -20,6 +21,7 @@ const (
 	StepDone = "step"     // one denoising step, with its trace
 	Done     = "done"     // generation finished (or stopped)
 	Error    = "error"    // the request failed; Error says why
+	Tokens   = "tokens"   // the ids of a Tokenize request
 )
 
 // Request is a message from the page to the worker. ID ties responses to
@@ -29,6 +31,7 @@ type Request struct {
 	ID       int              `json:"id"`
 	Load     *LoadRequest     `json:"load,omitempty"`
 	Generate *GenerateRequest `json:"generate,omitempty"`
+	Text     string           `json:"text,omitempty"` // for Tokenize
 }
 
 // LoadRequest names the model: a URL to fetch, relative to the worker, or
@@ -58,6 +61,7 @@ type Response struct {
 	Step     *StepInfo  `json:"step,omitempty"`
 	Done     *DoneInfo  `json:"done,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	IDs      []int      `json:"ids,omitempty"` // for Tokens
 }
 
 // HelloInfo says which kernels the worker runs.

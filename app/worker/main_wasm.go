@@ -1,0 +1,131 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall/js"
+
+	"unmask/app/protocol"
+)
+
+// The glue script (web/worker.js) defines unmaskYield(callback), which calls
+// callback from a fresh task, and forwards every message from the page to
+// the function main registers as unmaskReceive; it queues messages that
+// arrive before that.
+func main() {
+	w := NewWorker(browser{})
+	receive := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		var req protocol.Request
+		if len(args) != 1 || args[0].Type() != js.TypeString {
+			w.fail(0, errors.New("worker messages are JSON strings"))
+			return nil
+		}
+		if err := json.Unmarshal([]byte(args[0].String()), &req); err != nil {
+			w.fail(0, fmt.Errorf("bad request: %w", err))
+			return nil
+		}
+		w.Handle(req)
+		return nil
+	})
+	browser{}.Send(w.Hello())
+	js.Global().Set("unmaskReceive", receive)
+	if started := js.Global().Get("unmaskStarted"); started.Type() == js.TypeFunction {
+		started.Invoke()
+	}
+	select {}
+}
+
+// browser is the Host inside a Web Worker (or Node, for tests).
+type browser struct{}
+
+func (browser) Send(r protocol.Response) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		data, _ = json.Marshal(protocol.Response{Type: protocol.Error, ID: r.ID, Error: err.Error()})
+	}
+	js.Global().Call("postMessage", string(data))
+}
+
+func (browser) Yield() {
+	done := make(chan struct{})
+	var f js.Func
+	f = js.FuncOf(func(js.Value, []js.Value) any {
+		f.Release()
+		close(done)
+		return nil
+	})
+	js.Global().Call("unmaskYield", f)
+	<-done
+}
+
+// Fetch streams the response body so the page can show progress.
+func (browser) Fetch(ctx context.Context, url string, progress func(loaded, total int64)) ([]byte, error) {
+	resp, err := await(js.Global().Call("fetch", url))
+	if err != nil {
+		return nil, err
+	}
+	if !resp.Get("ok").Bool() {
+		return nil, fmt.Errorf("HTTP %d %s", resp.Get("status").Int(), resp.Get("statusText").String())
+	}
+	var total int64
+	if h := resp.Get("headers").Call("get", "Content-Length"); h.Type() == js.TypeString {
+		total, _ = strconv.ParseInt(h.String(), 10, 64)
+	}
+	data := make([]byte, 0, total)
+	reader := resp.Get("body").Call("getReader")
+	for {
+		if err := ctx.Err(); err != nil {
+			reader.Call("cancel")
+			return nil, err
+		}
+		chunk, err := await(reader.Call("read"))
+		if err != nil {
+			return nil, err
+		}
+		if chunk.Get("done").Bool() {
+			break
+		}
+		value := chunk.Get("value")
+		n := value.Get("length").Int()
+		data = append(data, make([]byte, n)...)
+		js.CopyBytesToGo(data[len(data)-n:], value)
+		progress(int64(len(data)), total)
+	}
+	if total > 0 && int64(len(data)) != total {
+		return nil, fmt.Errorf("got %d bytes, the server announced %d", len(data), total)
+	}
+	return data, nil
+}
+
+// await blocks the calling goroutine (not the event loop) until the promise
+// settles.
+func await(promise js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var ok, fail js.Func
+	ok = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	fail = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "promise rejected"
+		if len(args) > 0 {
+			msg = args[0].Call("toString").String()
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	promise.Call("then", ok, fail)
+	r := <-ch
+	ok.Release()
+	fail.Release()
+	return r.v, r.err
+}

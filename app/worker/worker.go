@@ -1,0 +1,280 @@
+// Command worker is the engine worker: a small Go wasm binary, without
+// go-app, that runs the LLaDA engine inside a Web Worker so the page's main
+// thread never does model arithmetic.
+//
+// The page and the worker exchange the JSON messages of package
+// unmask/app/protocol. The logic lives in plain files (this one, prompt.go)
+// behind the Host interface, so native tests drive it; main_wasm.go binds it
+// to the browser: postMessage, fetch and the event loop.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"unmask/app/protocol"
+	"unmask/engine"
+	"unmask/quant"
+)
+
+// Host is what the worker needs from its surroundings.
+type Host interface {
+	// Send delivers one response to the page.
+	Send(protocol.Response)
+	// Fetch downloads url, reporting progress (total 0 when unknown).
+	Fetch(ctx context.Context, url string, progress func(loaded, total int64)) ([]byte, error)
+	// Yield lets the host's event loop run, so that a Stop request sent
+	// during a step is handled before the next one. Go in wasm has no
+	// preemption: without it a generation would run to its end unheard.
+	Yield()
+}
+
+// Worker answers the page's requests. Load and Generate run one at a time
+// in their own goroutine; a new one cancels the running one first. Stop
+// cancels the running generation, which ends after its current step.
+type Worker struct {
+	host Host
+	jobs chan struct{} // a token held by the running job
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // cancels the running job; nil when idle
+	model  *engine.Model
+	state  *engine.State
+	info   *protocol.ModelInfo
+}
+
+// NewWorker returns a worker that talks through host.
+func NewWorker(host Host) *Worker {
+	w := &Worker{host: host, jobs: make(chan struct{}, 1)}
+	return w
+}
+
+// Hello is the first message the worker sends: which kernels run.
+func (w *Worker) Hello() protocol.Response {
+	return protocol.Response{Type: protocol.Hello, Hello: &protocol.HelloInfo{
+		KernelPath: quant.KernelPath(),
+		Note:       kernelNote(quant.KernelPath()),
+	}}
+}
+
+func kernelNote(path string) string {
+	switch path {
+	case "go":
+		return "WebAssembly SIMD kernels are not active: the engine runs plain Go kernels (slower)"
+	case "simd":
+		return "WebAssembly SIMD kernels"
+	case "relaxed-simd":
+		return "WebAssembly relaxed SIMD kernels (self-test passed)"
+	}
+	return path
+}
+
+// Handle takes one request. It never blocks for long: Load and Generate
+// continue in a goroutine and answer through the host; wait, when not nil,
+// is closed when that work is over (tests use it).
+func (w *Worker) Handle(req protocol.Request) (wait <-chan struct{}) {
+	switch req.Type {
+	case protocol.Stop:
+		w.mu.Lock()
+		if w.cancel != nil {
+			w.cancel()
+		}
+		w.mu.Unlock()
+		return nil
+	case protocol.Tokenize:
+		w.mu.Lock()
+		m := w.model
+		w.mu.Unlock()
+		switch {
+		case m == nil:
+			w.fail(req.ID, errors.New("no model loaded yet"))
+		case m.Tokenizer == nil:
+			w.fail(req.ID, ErrNoTokenizer)
+		default:
+			w.host.Send(protocol.Response{Type: protocol.Tokens, ID: req.ID, IDs: m.Tokenizer.Encode(req.Text)})
+		}
+		return nil
+	case protocol.Load:
+		if req.Load == nil {
+			w.fail(req.ID, errors.New("load request without a model"))
+			return nil
+		}
+		return w.start(req.ID, func(ctx context.Context) error { return w.load(ctx, req.ID, req.Load) })
+	case protocol.Generate:
+		if req.Generate == nil {
+			w.fail(req.ID, errors.New("generate request without options"))
+			return nil
+		}
+		return w.start(req.ID, func(ctx context.Context) error { return w.generate(ctx, req.ID, req.Generate) })
+	}
+	w.fail(req.ID, fmt.Errorf("unknown request type %q", req.Type))
+	return nil
+}
+
+// start cancels the running job, then runs job in a goroutine once that one
+// has ended, turning its error into an Error response.
+func (w *Worker) start(id int, job func(context.Context) error) <-chan struct{} {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.mu.Lock()
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.cancel = cancel
+	w.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.jobs <- struct{}{}
+		defer func() { <-w.jobs }()
+		err := job(ctx)
+		w.mu.Lock()
+		cancel()
+		w.cancel = nil
+		w.mu.Unlock()
+		if err != nil {
+			w.fail(id, err)
+		}
+	}()
+	return done
+}
+
+func (w *Worker) fail(id int, err error) {
+	w.host.Send(protocol.Response{Type: protocol.Error, ID: id, Error: err.Error()})
+}
+
+// load fetches (or takes) a model file, verifies and parses it, and
+// allocates the engine state for its longest canvas.
+func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) error {
+	start := time.Now()
+	data := req.Bytes
+	if req.URL != "" {
+		var err error
+		lastSent := time.Time{}
+		data, err = w.host.Fetch(ctx, req.URL, func(loaded, total int64) {
+			// Progress at most every 50 ms, and always the last chunk.
+			if now := time.Now(); now.Sub(lastSent) > 50*time.Millisecond || loaded == total {
+				lastSent = now
+				w.host.Send(protocol.Response{Type: protocol.Progress, ID: id,
+					Progress: &protocol.Bytes{Loaded: loaded, Total: total}})
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("downloading %s: %w", req.URL, err)
+		}
+	}
+	if len(data) == 0 {
+		return errors.New("load request with neither a URL nor bytes")
+	}
+	m, err := engine.Load(data)
+	if err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	info := describe(m, int64(len(data)))
+	st := engine.NewState(m, 0)
+	info.LoadMS = msSince(start)
+	w.mu.Lock()
+	w.model, w.state, w.info = m, st, info
+	w.mu.Unlock()
+	w.host.Send(protocol.Response{Type: protocol.Ready, ID: id, Ready: info})
+	return nil
+}
+
+// describe summarises a model for the page.
+func describe(m *engine.Model, fileBytes int64) *protocol.ModelInfo {
+	info := &protocol.ModelInfo{
+		Config:     m.Config,
+		DType:      m.DType().String(),
+		FileBytes:  fileBytes,
+		KernelPath: quant.KernelPath(),
+	}
+	for _, t := range m.Weights.Tensors() {
+		if t.Matrix != nil {
+			info.Params += int64(t.Matrix.Rows) * int64(t.Matrix.Cols)
+		} else {
+			info.Params += int64(len(*t.Vector))
+		}
+	}
+	info.Tokens = make([]string, m.Config.EmbeddingSize)
+	for id := range info.Tokens {
+		info.Tokens[id] = tokenText(m, id)
+	}
+	if m.Tokenizer != nil {
+		_, user := m.Tokenizer.Special("user")
+		_, assistant := m.Tokenizer.Special("assistant")
+		info.Chat = user && assistant
+	}
+	return info
+}
+
+// tokenText is the display text of one id: the tokenizer's, or the special
+// role of the id, or its number when the model carries no tokenizer.
+func tokenText(m *engine.Model, id int) string {
+	switch {
+	case id == m.Config.MaskTokenID:
+		return "[MASK]"
+	case m.Tokenizer != nil:
+		return m.Tokenizer.Token(id)
+	case id == m.Config.EOSTokenID:
+		return "<eos>"
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+// generate runs one generation, sending a StepDone after every step and a
+// Done at the end (also when stopped).
+func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateRequest) error {
+	w.mu.Lock()
+	m, st := w.model, w.state
+	w.mu.Unlock()
+	if m == nil {
+		return errors.New("no model loaded yet")
+	}
+	prompt, masks, err := promptIDs(m, req)
+	if err != nil {
+		return err
+	}
+	opts := req.Options
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	start := time.Now()
+	stepStart := start
+	steps := 0
+	observe := func(s engine.Step) {
+		w.host.Send(protocol.Response{Type: protocol.StepDone, ID: id, Step: &protocol.StepInfo{
+			Step: s, Steps: opts.Steps, ElapsedMS: msSince(stepStart),
+		}})
+		steps++
+		w.host.Yield()
+		stepStart = time.Now()
+	}
+	out, err := st.Generate(ctx, prompt, opts, observe)
+	stopped := errors.Is(err, context.Canceled)
+	if err != nil && !stopped {
+		return err
+	}
+	elapsed := msSince(start)
+	passes := steps
+	if opts.CFGScale > 0 {
+		passes *= 2
+	}
+	generated := opts.GenLength + masks
+	done := &protocol.DoneInfo{
+		Output:        out,
+		Text:          decodeGenerated(m, out, len(prompt), opts.GenLength),
+		Stopped:       stopped,
+		Steps:         steps,
+		ForwardPasses: passes,
+		ElapsedMS:     elapsed,
+	}
+	if elapsed > 0 && !stopped {
+		done.TokensPerS = float64(generated) / (elapsed / 1000)
+	}
+	w.host.Send(protocol.Response{Type: protocol.Done, ID: id, Done: done})
+	return nil
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

@@ -166,19 +166,20 @@ func colsOf(v View, lo, hi int) View {
 }
 
 // For runs f over [0, n) split into one contiguous range per worker; f
-// gets the worker's index and Workspace for products of its own.
-func (p *Pool) For(n int, f func(ws *Workspace, lo, hi int)) {
+// gets the worker's index (below Threads, for scratch of its own) and its
+// Workspace for products.
+func (p *Pool) For(n int, f func(worker int, ws *Workspace, lo, hi int)) {
 	threads := min(p.Threads, n)
 	if threads <= 1 {
 		if n > 0 {
-			f(&p.ws[0], 0, n)
+			f(0, &p.ws[0], 0, n)
 		}
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range threads {
 		lo, hi := n*w/threads, n*(w+1)/threads
-		wg.Go(func() { f(&p.ws[w], lo, hi) })
+		wg.Go(func() { f(w, &p.ws[w], lo, hi) })
 	}
 	wg.Wait()
 }

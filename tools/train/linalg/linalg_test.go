@@ -129,7 +129,10 @@ func TestPoolForCoversRange(t *testing.T) {
 	for _, n := range []int{0, 1, 5, 100} {
 		p := NewPool(3)
 		seen := make([]int, n)
-		p.For(n, func(_ *Workspace, lo, hi int) {
+		p.For(n, func(w int, _ *Workspace, lo, hi int) {
+			if w < 0 || w >= p.Threads {
+				t.Errorf("worker %d of %d", w, p.Threads)
+			}
 			for i := lo; i < hi; i++ {
 				seen[i]++
 			}

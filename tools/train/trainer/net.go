@@ -395,7 +395,7 @@ func (n *Net) attentionBack(b *Batch, a *layerActs) {
 				dout := linalg.Strided(n.datt[s*T*d+h*hd:], T, hd, d)
 				q := linalg.Strided(a.q[s*T*d+h*hd:], T, hd, d)
 				linalg.Mul(ws, dense(ds, T, T), dout, vals.T(), false) // dP = dO·Vᵀ
-				linalg.Mul(ws, dvals, p.T(), dout, true)                // dV += Pᵀ·dO
+				linalg.Mul(ws, dvals, p.T(), dout, true)               // dV += Pᵀ·dO
 				for t := range T {
 					softmaxBack(ds[t*T:(t+1)*T], p.Data[t*T:(t+1)*T], scale)
 				}

@@ -62,9 +62,16 @@ func hasLetter(s string) bool {
 	return strings.IndexFunc(s, unicode.IsLetter) >= 0
 }
 
+// isEditorialNote reports a paragraph wholly in square brackets, the way
+// the Gutenberg texts mark editors' notes ("[At this point in the first and
+// second editions, Volume 1 ends.]").
+func isEditorialNote(p string) bool {
+	return strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]")
+}
+
 var (
-	chapterRe = regexp.MustCompile(`^(?i:chapter)\s+([IVXLC]+|\d+)\.?$`)
-	volumeRe  = regexp.MustCompile(`^(?i:volume)\s+([IVXLC]+|\d+)\.?$`)
+	chapterRe = regexp.MustCompile(`(?i)^chapter\s+([IVXLC]+|\d+)\.?$`)
+	volumeRe  = regexp.MustCompile(`(?i)^volume\s+([IVXLC]+|\d+)\.?$`)
 	endRe     = regexp.MustCompile(`^(THE END|FINIS)\.?$`)
 )
 
@@ -72,7 +79,7 @@ var (
 // Project Gutenberg text, into one document per chapter. Everything before
 // the first chapter heading (title, author, prefaces) and after "THE END"
 // or "FINIS" is dropped, as are volume and chapter headings themselves and
-// paragraphs without letters.
+// paragraphs without letters and editors' bracketed notes.
 func novelDocuments(source, work string, lines []string) []Document {
 	var docs []Document
 	volume := ""
@@ -92,7 +99,7 @@ func novelDocuments(source, work string, lines []string) []Document {
 			docs = append(docs, Document{Source: source, Work: work, Title: title})
 			continue
 		}
-		if len(docs) == 0 || !hasLetter(p) {
+		if len(docs) == 0 || !hasLetter(p) || isEditorialNote(p) {
 			continue
 		}
 		d := &docs[len(docs)-1]

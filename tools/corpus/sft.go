@@ -269,7 +269,11 @@ func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	var words []string
 	seen := map[string]bool{}
 	for _, m := range contentWords(s) {
-		w := strings.ToLower(s[m[0]:m[1]])
+		// Names keep their capital; the sentence's first word loses it.
+		w := s[m[0]:m[1]]
+		if m[0] == 0 {
+			w = strings.ToLower(w)
+		}
 		if !seen[w] {
 			seen[w] = true
 			words = append(words, w)
@@ -336,8 +340,8 @@ func makeDefine(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	}
 	word, _, _ = strings.Cut(word, ", ")
 	def, examples, _ := strings.Cut(rest, `; "`)
-	if r.IntN(2) == 0 && examples != "" {
-		ex, _, _ := strings.Cut(examples, `"`)
+	ex, _, _ := strings.Cut(examples, `"`)
+	if r.IntN(2) == 0 && usesWord(ex, word) {
 		prompt := pick(r, []string{
 			"Use the %s \"%s\" in a sentence.",
 			"Give an example of the %s \"%s\" in use.",
@@ -350,6 +354,17 @@ func makeDefine(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 		"What is the meaning of the %s \"%s\"?",
 	})
 	return sftPair{Prompt: fmt.Sprintf(prompt, pos, word), Response: upperFirst(def) + "."}, true
+}
+
+// usesWord reports whether sentence contains word or an inflection of it
+// (same stem: the word less a final e or y), so that an example given for
+// "run" is not one that only uses its synonym "flow".
+func usesWord(sentence, word string) bool {
+	stem := strings.ToLower(word)
+	if len(stem) > 3 {
+		stem = strings.TrimRight(stem, "ey")
+	}
+	return stem != "" && strings.Contains(strings.ToLower(sentence), stem)
 }
 
 func upperFirst(s string) string {

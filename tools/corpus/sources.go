@@ -81,7 +81,7 @@ func readAusten(p *debianPackage, _ options) ([]Document, error) {
 		if !ok {
 			return nil, fmt.Errorf("janeaustenr has no data set %q (it has %s)", n.Var, strings.Join(sortedKeys(data), ", "))
 		}
-		lines, err := characterVector(v)
+		lines, err := novelLines(v)
 		if err != nil {
 			return nil, fmt.Errorf("janeaustenr %s: %w", n.Var, err)
 		}
@@ -92,6 +92,22 @@ func readAusten(p *debianPackage, _ options) ([]Document, error) {
 		docs = append(docs, d...)
 	}
 	return docs, nil
+}
+
+// novelLines returns the lines of a novel stored as an R character
+// vector, with NA lines read as blank.
+func novelLines(v any) ([]string, error) {
+	lines, err := characterVector(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if l != rNA {
+			out[i] = l
+		}
+	}
+	return out, nil
 }
 
 func readKJV(p *debianPackage, _ options) ([]Document, error) {

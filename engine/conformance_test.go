@@ -1,0 +1,140 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"unmask/engine"
+	"unmask/engine/checkpoint"
+)
+
+// golden is the reference implementation's answers for a checkpoint
+// (testdata/<name>/golden.json, see testdata/README.md).
+type golden struct {
+	MaskTokenID int `json:"mask_token_id"`
+	LogitsCases []struct {
+		InputIDs []int       `json:"input_ids"`
+		Logits   [][]float64 `json:"logits"`
+	} `json:"logits_cases"`
+	GenerateCases []goldenGenerate `json:"generate_cases"`
+}
+
+type goldenGenerate struct {
+	Prompt      []int   `json:"prompt"`
+	Steps       int     `json:"steps"`
+	GenLength   int     `json:"gen_length"`
+	BlockLength int     `json:"block_length"`
+	CFGScale    float64 `json:"cfg_scale"`
+	Temperature float64 `json:"temperature"`
+	Remasking   string  `json:"remasking"`
+	Output      []int   `json:"output"`
+	Trace       [][]int `json:"trace"`
+}
+
+func (g goldenGenerate) options() engine.Options {
+	return engine.Options{Steps: g.Steps, GenLength: g.GenLength, BlockLength: g.BlockLength,
+		CFGScale: g.CFGScale, Temperature: g.Temperature, Remasking: engine.Remasking(g.Remasking)}
+}
+
+var checkpoints = []string{"llada-tiny-f32", "llada-tiny-bf16-gqa"}
+
+func loadConformance(t *testing.T, name string) (*engine.Model, golden) {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", name)
+	m, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	require.NoError(t, err)
+	var g golden
+	require.NoError(t, json.Unmarshal(data, &g))
+	require.Equal(t, g.MaskTokenID, m.Config.MaskTokenID)
+	return m, g
+}
+
+// maxLogitError is the largest |logit - golden| over a case.
+func maxLogitError(t *testing.T, st *engine.State, ids []int, want [][]float64) float64 {
+	t.Helper()
+	logits, err := st.Forward(ids)
+	require.NoError(t, err)
+	V := st.Model.Config.EmbeddingSize
+	var worst float64
+	for i, row := range want {
+		require.Len(t, row, V)
+		for j, w := range row {
+			worst = max(worst, math.Abs(float64(logits[i*V+j])-w))
+		}
+	}
+	return worst
+}
+
+// generateTrace runs a golden case and returns its trace: the canvas
+// before every step, then the final canvas.
+func generateTrace(t *testing.T, st *engine.State, g goldenGenerate) [][]int {
+	t.Helper()
+	var trace [][]int
+	out, err := st.Generate(context.Background(), g.Prompt, g.options(), func(s engine.Step) {
+		trace = append(trace, s.Canvas)
+	})
+	require.NoError(t, err)
+	return append(trace, out)
+}
+
+func TestConformanceF32(t *testing.T) {
+	for _, name := range checkpoints {
+		m, g := loadConformance(t, name)
+		for _, threads := range []int{1, 2} {
+			st := engine.NewState(m, 0)
+			st.Threads = threads
+			for _, lc := range g.LogitsCases {
+				require.LessOrEqual(t, maxLogitError(t, st, lc.InputIDs, lc.Logits), 1e-3,
+					"%s, %d tokens, %d threads", name, len(lc.InputIDs), threads)
+			}
+			for i, gc := range g.GenerateCases {
+				trace := generateTrace(t, st, gc)
+				require.Equal(t, gc.Trace, trace, "%s case %d, %d threads", name, i, threads)
+				require.Equal(t, gc.Output, trace[len(trace)-1], "%s case %d", name, i)
+			}
+		}
+	}
+}
+
+// TestConformanceQ8 measures how far int8 weights move the answers. The
+// reference is not expected to be reproduced exactly; the test reports the
+// agreement and fails only if the int8 model is clearly broken.
+func TestConformanceQ8(t *testing.T) {
+	for _, name := range checkpoints {
+		m, g := loadConformance(t, name)
+		for _, group := range []int{0, 32} {
+			st := engine.NewState(m.Quantize(group), 0)
+			var worst, scale float64
+			for _, lc := range g.LogitsCases {
+				worst = max(worst, maxLogitError(t, st, lc.InputIDs, lc.Logits))
+				for _, row := range lc.Logits {
+					for _, v := range row {
+						scale = max(scale, math.Abs(v))
+					}
+				}
+			}
+			t.Logf("%s q8 group %d: max logit error %.4f (largest logit %.2f)", name, group, worst, scale)
+			// These random weights are larger than trained ones and int8
+			// moves the logits by up to ~16% of their range; a broken int8
+			// path moves them by far more.
+			require.Less(t, worst, 0.25*scale, "%s q8 logits far from the reference", name)
+			for i, gc := range g.GenerateCases {
+				trace := generateTrace(t, st, gc)
+				agree := 0
+				for agree < len(trace) && agree < len(gc.Trace) && slices.Equal(trace[agree], gc.Trace[agree]) {
+					agree++
+				}
+				t.Logf("%s q8 group %d case %d: %d of %d trace canvases agree", name, group, i, agree, len(gc.Trace))
+			}
+		}
+	}
+}

@@ -17,14 +17,14 @@ import (
 
 // manifest describes a built corpus; it is written as manifest.json.
 type manifest struct {
-	Sources   []sourceInfo    `json:"sources"`
-	Skipped   []skippedSource `json:"skipped"`
-	Split     splitInfo       `json:"split"`
-	Files     map[string]any  `json:"files"`
-	Tokenizer tokenizerInfo   `json:"tokenizer"`
-	Tokens    map[string]int  `json:"tokens"`
-	SFT       map[string]int  `json:"sft"`
-	Formats   map[string]string
+	Sources   []sourceInfo      `json:"sources"`
+	Skipped   []skippedSource   `json:"skipped"`
+	Split     splitInfo         `json:"split"`
+	Files     map[string]any    `json:"files"`
+	Tokenizer tokenizerInfo     `json:"tokenizer"`
+	Tokens    map[string]int    `json:"tokens"`
+	SFT       map[string]int    `json:"sft"`
+	Formats   map[string]string `json:"formats"`
 }
 
 type sourceInfo struct {
@@ -110,7 +110,7 @@ func build(o options) error {
 			info.Documents["train"]+info.Documents["heldout"], info.Paragraphs["train"]+info.Paragraphs["heldout"], info.Bytes["train"]+info.Bytes["heldout"])
 	}
 	for _, part := range splits {
-		paras, bytes, err := writeText(filepath.Join(o.Dir, part+".txt"), parts[part])
+		paras, bytes, err := writeText(filepath.Join(o.Out, part+".txt"), parts[part])
 		if err != nil {
 			return err
 		}
@@ -126,13 +126,13 @@ func build(o options) error {
 	for _, name := range tok.Specials() {
 		m.Tokenizer.Specials[name], _ = tok.Special(name)
 	}
-	if err := writeJSON(filepath.Join(o.Dir, "tokenizer.json"), tok); err != nil {
+	if err := writeJSON(filepath.Join(o.Out, "tokenizer.json"), tok); err != nil {
 		return err
 	}
 	fmt.Printf("tokenizer: %d ids (%d merges) trained in %s\n", tok.VocabSize(), len(tok.Merges()), m.Tokenizer.TrainTime)
 
 	for _, part := range splits {
-		n, err := writeTokens(filepath.Join(o.Dir, part), parts[part], tok)
+		n, err := writeTokens(filepath.Join(o.Out, part), parts[part], tok)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func build(o options) error {
 		return err
 	}
 	m.SFT = sft
-	if err := writeJSON(filepath.Join(o.Dir, "manifest.json"), m); err != nil {
+	if err := writeJSON(filepath.Join(o.Out, "manifest.json"), m); err != nil {
 		return err
 	}
 	printSummary(o, m, time.Since(start))
@@ -254,5 +254,5 @@ func printSummary(o options, m manifest, took time.Duration) {
 			float64(f["bytes"])/float64(max(m.Tokens[part], 1)))
 	}
 	fmt.Printf("sft      %d train pairs, %d held-out pairs\n", m.SFT["train"], m.SFT["heldout"])
-	fmt.Printf("written to %s in %s\n", o.Dir, took.Round(time.Millisecond))
+	fmt.Printf("written to %s in %s\n", o.Out, took.Round(time.Millisecond))
 }

@@ -6,7 +6,7 @@
 // byte-level BPE tokenizer on the training part, writes both parts as
 // token arrays, and derives the supervised fine-tuning (SFT) set.
 //
-// Files written to --dir:
+// Files written to --out (by default the cache folder --dir):
 //
 //	train.txt, heldout.txt      one paragraph per line
 //	manifest.json               sources, licences, split, sizes, formats
@@ -19,7 +19,7 @@
 //	sft-train.jsonl, sft-heldout.jsonl
 //	                            {"task","prompt","response","source"} per line
 //
-// Usage: corpus [--dir DIR] [--vocab N] [--heldout-every N] ...
+// Usage: corpus [--dir DIR] [--out DIR] [--vocab N] [--heldout-every N] ...
 package main
 
 import (
@@ -31,13 +31,15 @@ import (
 
 // options are the command's flags.
 type options struct {
-	Dir          string
+	Dir          string // package cache
+	Out          string // written files
 	Vocab        int
 	HeldoutEvery int
 	WordnetBytes int
 	SFTSeed      uint64
 	SFTPerPara   float64
 	SFTMaxTokens int
+	SFTMaxPrompt int
 }
 
 func main() {
@@ -54,13 +56,15 @@ func run(args []string) error {
 	}
 	var o options
 	fs := flag.NewFlagSet("corpus", flag.ContinueOnError)
-	fs.StringVar(&o.Dir, "dir", filepath.Join(cache, "unmask"), "cache and output folder")
+	fs.StringVar(&o.Dir, "dir", filepath.Join(cache, "unmask"), "folder for the downloaded packages, and for the output unless --out is given")
+	fs.StringVar(&o.Out, "out", "", "output folder (default: --dir)")
 	fs.IntVar(&o.Vocab, "vocab", 4096, "tokenizer vocabulary size, special tokens included (at most 65536)")
 	fs.IntVar(&o.HeldoutEvery, "heldout-every", 20, "hold out one document in this many")
 	fs.IntVar(&o.WordnetBytes, "wordnet-bytes", 1_000_000, "bytes of WordNet entries to keep (0: all)")
 	fs.Uint64Var(&o.SFTSeed, "seed", 1, "seed of the SFT set")
 	fs.Float64Var(&o.SFTPerPara, "sft-per-paragraph", 0.5, "SFT pairs made per paragraph, on average")
 	fs.IntVar(&o.SFTMaxTokens, "sft-max-response", 56, "longest SFT response in tokens")
+	fs.IntVar(&o.SFTMaxPrompt, "sft-max-prompt", 60, "longest SFT prompt in tokens, chat template not counted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +77,10 @@ func run(args []string) error {
 	if o.HeldoutEvery < 2 {
 		return fmt.Errorf("--heldout-every %d: want at least 2", o.HeldoutEvery)
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	if o.Out == "" {
+		o.Out = o.Dir
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return err
 	}
 	return build(o)

@@ -36,9 +36,6 @@ func (l sftLimits) fits(p sftPair) bool {
 		l.Count(p.Prompt) <= l.MaxPrompt && l.Count(p.Response) <= l.MaxResponse
 }
 
-// maxPromptTokens bounds the prompt text (the chat template adds two).
-const maxPromptTokens = 64
-
 // sftTask makes one pair from a paragraph of a document (its index in
 // Paragraphs), or reports false when the paragraph does not suit it.
 type sftTask struct {
@@ -58,12 +55,12 @@ var sftTasks = []sftTask{
 // buildSFT writes sft-train.jsonl and sft-heldout.jsonl, each from its own
 // part of the split, and returns the pair counts.
 func buildSFT(o options, parts map[string][]Document, tok *bpe.Tokenizer) (map[string]int, error) {
-	limits := sftLimits{MaxPrompt: maxPromptTokens, MaxResponse: o.SFTMaxTokens, Count: func(s string) int { return len(tok.Encode(s)) }}
+	limits := sftLimits{MaxPrompt: o.SFTMaxPrompt, MaxResponse: o.SFTMaxTokens, Count: func(s string) int { return len(tok.Encode(s)) }}
 	counts := map[string]int{}
 	for k, part := range splits {
 		r := rand.New(rand.NewPCG(o.SFTSeed, uint64(k)))
 		pairs := makeSFT(r, parts[part], o.SFTPerPara, limits)
-		err := writeFile(filepath.Join(o.Dir, "sft-"+part+".jsonl"), func(w io.Writer) error {
+		err := writeFile(filepath.Join(o.Out, "sft-"+part+".jsonl"), func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetEscapeHTML(false)
 			for _, p := range pairs {

@@ -173,7 +173,7 @@ func TestBuildSFTKeepsHeldoutApart(t *testing.T) {
 	tok, err := bpe.Train(slices.Values(text), 400, bpe.DefaultSpecials)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	o := options{Dir: dir, SFTSeed: 1, SFTPerPara: 1, SFTMaxTokens: 56}
+	o := options{Out: dir, SFTSeed: 1, SFTPerPara: 1, SFTMaxTokens: 56, SFTMaxPrompt: 60}
 	counts, err := buildSFT(o, map[string][]Document{"train": {testNovel}, "heldout": {testDictionary}}, tok)
 	require.NoError(t, err)
 	for _, part := range splits {
@@ -187,7 +187,7 @@ func TestBuildSFTKeepsHeldoutApart(t *testing.T) {
 			want := map[string]string{"train": testNovel.Title, "heldout": testDictionary.Title}[part]
 			assert.Equal(t, want, p.Source)
 			assert.LessOrEqual(t, len(tok.Encode(p.Response)), 56)
-			assert.LessOrEqual(t, len(tok.Encode(p.Prompt)), maxPromptTokens)
+			assert.LessOrEqual(t, len(tok.Encode(p.Prompt)), 60)
 			n++
 		}
 		f.Close()

@@ -104,7 +104,8 @@ func parseHeader(header []byte, dataLen int64) (*stHeader, error) {
 		names = append(names, name)
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		return cmp.Or(cmp.Compare(h.Tensors[a].DataOffsets[0], h.Tensors[b].DataOffsets[0]), cmp.Compare(a, b))
+		ea, eb := h.Tensors[a].DataOffsets, h.Tensors[b].DataOffsets
+		return cmp.Or(cmp.Compare(ea[0], eb[0]), cmp.Compare(ea[1], eb[1]), cmp.Compare(a, b))
 	})
 	for i := 1; i < len(names); i++ {
 		prev, cur := h.Tensors[names[i-1]], h.Tensors[names[i]]

@@ -35,6 +35,21 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		require.Equal(t, want.Data, got)
 		require.Equal(t, toInt64s(want.Shape), f.header.Tensors[want.Name].Shape)
 	}
+	// The reference reader also wants the tensors to cover the data
+	// section exactly, in order, with no holes.
+	ends := map[int64]int64{}
+	for _, e := range f.header.Tensors {
+		ends[e.DataOffsets[0]] = max(ends[e.DataOffsets[0]], e.DataOffsets[1])
+	}
+	pos := int64(0)
+	for range len(ends) {
+		end, ok := ends[pos]
+		require.True(t, ok, "hole at %d", pos)
+		pos = end
+	}
+	require.Equal(t, int64(buf.Len())-8-int64(n), pos)
+	require.Equal(t, byte('{'), buf.Bytes()[8])
+
 	require.Error(t, writeSafetensors(&buf, []stTensor{tensors[1], tensors[1]}, nil))
 }
 
@@ -81,7 +96,8 @@ func TestParseHeaderRejects(t *testing.T) {
 			require.ErrorIs(t, err, ErrSafetensors)
 		})
 	}
-	h, err := parseHeader([]byte(`{"__metadata__": {"format": "pt"}, "a": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [8, 16]}}`), 16)
+	h, err := parseHeader([]byte(`{"__metadata__": {"format": "pt"}, "a": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [8, 16]},
+		"b": {"dtype": "F32", "shape": [0], "data_offsets": [8, 8]}}`), 16)
 	require.NoError(t, err)
 	require.Equal(t, "BF16", h.Tensors["a"].DType)
 }

@@ -50,7 +50,7 @@ func readBRS(data []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: window %d offset %d out of order or past the end", errBRS, i, offsets[i])
 		}
 	}
-	text := make([]byte, 0, wsize*wnum)
+	var text []byte
 	for i := range wnum {
 		w, err := unLZW(data[offsets[i]:offsets[i+1]], brsMaxBits, wsize)
 		if err != nil {
@@ -74,11 +74,14 @@ func unLZW(in []byte, maxBits, limit int) ([]byte, error) {
 		clearCode = 256
 		firstFree = 257
 	)
+	if maxBits < 9 || maxBits > 16 {
+		return nil, fmt.Errorf("maximum code width %d, want 9 to 16", maxBits)
+	}
 	var (
 		prefix = make([]uint16, 1<<maxBits)
 		suffix = make([]byte, 1<<maxBits)
 		stack  = make([]byte, 0, 1<<maxBits)
-		out    = make([]byte, 0, limit)
+		out    = make([]byte, 0, min(limit, 16*len(in)+16))
 
 		nBits    = 9
 		maxCode  = 1<<nBits - 1
@@ -145,6 +148,9 @@ func unLZW(in []byte, maxBits, limit int) ([]byte, error) {
 			code = old
 		}
 		for code >= 256 {
+			if len(stack) >= 1<<maxBits {
+				return nil, fmt.Errorf("code chain longer than the table")
+			}
 			stack = append(stack, suffix[code])
 			code = int(prefix[code])
 		}

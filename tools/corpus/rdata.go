@@ -88,12 +88,13 @@ func (o *rObject) Names() []string {
 type rReader struct {
 	r    *bufio.Reader
 	refs []any
+	size int // input bytes: no vector can have more elements
 }
 
 // readRSerialized reads a value written by R's serialize (after any
 // compression has been removed): the "X\n" header and one item.
 func readRSerialized(data []byte) (any, error) {
-	rr := &rReader{r: bufio.NewReader(bytes.NewReader(data))}
+	rr := &rReader{r: bufio.NewReader(bytes.NewReader(data)), size: len(data)}
 	magic := make([]byte, 2)
 	if _, err := io.ReadFull(rr.r, magic); err != nil {
 		return nil, fmt.Errorf("%w: %v", errRData, err)
@@ -169,9 +170,6 @@ func (rr *rReader) length() (int, error) {
 	return 0, fmt.Errorf("%w: long vector of %d elements", errRData, int64(hi)<<32|int64(uint32(lo)))
 }
 
-// maxRVector bounds vector lengths so a corrupt length cannot exhaust memory.
-const maxRVector = 1 << 28
-
 func (rr *rReader) item() (any, error) {
 	flags, err := rr.int()
 	if err != nil {
@@ -231,7 +229,7 @@ func (rr *rReader) item() (any, error) {
 		if n == -1 {
 			return rNA, nil
 		}
-		if n < 0 || n > maxRVector {
+		if n < 0 || int(n) > rr.size {
 			return nil, fmt.Errorf("%w: string of %d bytes", errRData, n)
 		}
 		b, err := rr.bytes(int(n))
@@ -248,8 +246,8 @@ func (rr *rReader) item() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n > maxRVector {
-		return nil, fmt.Errorf("%w: vector of %d elements", errRData, n)
+	if n > rr.size {
+		return nil, fmt.Errorf("%w: vector of %d elements in %d bytes of data", errRData, n, rr.size)
 	}
 	obj := &rObject{}
 	switch typ {
@@ -508,6 +506,9 @@ func lazyLoadChunk(chunk []byte, compression int) ([]byte, error) {
 	}
 	size := int(binary.BigEndian.Uint32(chunk))
 	body := chunk[4:]
+	if size > 1100*len(body)+64 { // past what zlib, bzip2 or xz can reach
+		return nil, fmt.Errorf("%w: chunk of %d bytes claims %d uncompressed", errRData, len(chunk), size)
+	}
 	kind := byte('1')
 	if compression != 1 {
 		kind, body = body[0], body[1:]

@@ -1,6 +1,6 @@
 // Command llada converts, runs, evaluates and benchmarks LLaDA models.
 //
-//	llada convert  --in DIR --out FILE [--dtype f32|q8]
+//	llada convert  --in DIR --out FILE [--dtype f32|q8] [--group N]
 //	llada export   --model FILE --out DIR
 //	llada logits   --model FILE --ids 1,2,3
 //	llada generate --model FILE (--prompt TEXT | --ids 1,2,3) [options]

@@ -115,7 +115,7 @@ func ParseLLaDAConfig(data []byte) (Config, error) {
 	}
 	for _, w := range want {
 		v, ok := raw[w.key]
-		if !ok || v == nil && w.want == nil {
+		if !ok || v == nil { // absent or null: the default, which is supported
 			continue
 		}
 		if v != w.want {
@@ -137,7 +137,7 @@ func ParseLLaDAConfig(data []byte) (Config, error) {
 			c.MLPHiddenSize = int(ratio) * c.DModel
 		}
 	}
-	if c.PadTokenID == 0 {
+	if _, ok := raw["pad_token_id"]; !ok {
 		c.PadTokenID = c.EOSTokenID
 	}
 	return c, c.Validate()

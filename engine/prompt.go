@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // Blank is how a prompt marks a gap to infill.
 const Blank = "___"
@@ -25,19 +22,4 @@ func EncodeInfill(t Tokenizer, text string, masks, mask int) []int {
 		}
 	}
 	return ids
-}
-
-// ErrNoChat reports a tokenizer without the chat template's special tokens.
-var ErrNoChat = errors.New("the model's tokenizer has no chat template (user/assistant tokens)")
-
-// ChatIDs wraps prompt ids in the chat template: the user token, the
-// prompt, then the assistant token after which the answer is generated.
-func ChatIDs(t Tokenizer, prompt []int) ([]int, error) {
-	user, ok1 := t.Special("user")
-	assistant, ok2 := t.Special("assistant")
-	if !ok1 || !ok2 {
-		return nil, ErrNoChat
-	}
-	ids := append([]int{user}, prompt...)
-	return append(ids, assistant), nil
 }

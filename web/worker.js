@@ -28,9 +28,8 @@ function fail(err) {
   postMessage(JSON.stringify({ type: "error", id: 0, error: "engine worker failed to start: " + err }));
 }
 
-importScripts("wasm_exec.js");
+// The kernel loader instantiates Go with the WebAssembly SIMD kernels
+// (plain Go kernels where SIMD128 is missing) and runs it.
+importScripts("wasm_exec.js", "kernels/kernels.js");
 
-const go = new Go();
-WebAssembly.instantiateStreaming(fetch("worker.wasm"), go.importObject)
-  .then((r) => go.run(r.instance))
-  .catch(fail);
+loadGoWithKernels("worker.wasm", "kernels").catch(fail);

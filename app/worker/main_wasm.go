@@ -11,6 +11,7 @@ import (
 	"syscall/js"
 
 	"unmask/app/protocol"
+	"unmask/quant"
 )
 
 // The glue script (web/worker.js) defines unmaskYield(callback), which calls
@@ -18,6 +19,11 @@ import (
 // the function main registers as unmaskReceive; it queues messages that
 // arrive before that.
 func main() {
+	// The loader (web/kernels/kernels.js) installed the fastest kernels
+	// this browser supports; use them.
+	if _, err := quant.UseKernels("auto"); err != nil {
+		browser{}.Send(protocol.Response{Type: protocol.Error, Error: err.Error()})
+	}
 	w := NewWorker(browser{})
 	receive := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		var req protocol.Request

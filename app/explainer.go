@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"unmask/app/protocol"
+)
+
+// explainSentence is the sentence the forward-process demo masks.
+const explainSentence = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife."
+
+// explainer is the "How it works" panel: the forward masking process on a
+// sentence with a slider for t and the model's predictions for the masks,
+// then short notes on the mask predictor, the reverse process, remasking,
+// blocks, guidance and how this differs from autoregressive generation.
+type explainer struct {
+	app.Compo
+
+	Tokens   []string
+	Sentence []int              // the demo sentence's ids (nil until a model is loaded)
+	Masked   []int              // the masked sentence last sent to the model
+	Result   *protocol.StepInfo // the model's step on Masked
+	Ready    bool
+	Busy     bool
+	MaskID   int
+
+	t float64 // the masking level
+}
+
+// OnInit starts the demo with some of the sentence masked.
+func (e *explainer) OnInit() { e.t = 0.4 }
+
+// maskLevel is the fixed uniform draw of position i: position i is masked
+// at time t when maskLevel(i) < t, so raising t only ever adds masks, as
+// in one draw of the forward process.
+func maskLevel(i int) float64 {
+	x := uint32(i)*2654435761 + 0x9e3779b9
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	return float64(x%10000) / 10000
+}
+
+// masked is the sentence at time t.
+func maskedAt(ids []int, t float64, mask int) []int {
+	out := slices.Clone(ids)
+	for i := range out {
+		if maskLevel(i) < t {
+			out[i] = mask
+		}
+	}
+	return out
+}
+
+func (e *explainer) ask(ctx app.Context) {
+	if len(e.Sentence) == 0 || !e.Ready {
+		return
+	}
+	ids := maskedAt(e.Sentence, e.t, e.MaskID)
+	if !slices.Contains(ids, e.MaskID) {
+		return
+	}
+	ctx.NewActionWithValue(actExplain, ids)
+}
+
+func (e *explainer) Render() app.UI {
+	return app.Section().Class("explainer").ID("how").Aria("label", "How it works").Body(
+		app.H2().Text("How it works"),
+		app.Div().Class("explain-grid").Body(
+			app.Article().Class("card wide").Body(
+				app.H3().Text("1 · The forward process: masking"),
+				app.P().Text("Training takes a sentence, draws a time t between 0 and 1, and replaces each token by [MASK] with probability t. "+
+					"Move t and watch the sentence disappear; then ask the model to guess the masked tokens from everything that is left, on both sides."),
+				e.renderDemo(),
+			),
+			card("2 · The mask predictor",
+				"A Transformer like LLaMA (RMSNorm, SiLU-gated MLP, rotary positions) but with bidirectional attention: every position sees every other. "+
+					"It reads the whole canvas, masks included, and predicts a token for every masked position at once. "+
+					"It is trained only on the masked positions, with the loss divided by t."),
+			card("3 · The reverse process: unmasking",
+				"Generation runs the forward process backwards. The canvas starts as the prompt plus a row of masks. "+
+					"Each step predicts every masked token, keeps some of the predictions and leaves the rest masked for later steps, "+
+					"so the text appears in the order the model is surest of, not left to right."),
+			card("4 · Remasking: which predictions to keep",
+				"Low confidence remasking keeps the predictions with the highest probability and re-masks the rest; random keeps a random subset. "+
+					"Margin (the gap between the best and second-best token) and entropy come from Dream. "+
+					"With a parallel threshold, every prediction above it is kept at once, so easy stretches take fewer steps."),
+			card("5 · Blocks: semi-autoregressive",
+				"The canvas can be cut into blocks that are filled one after another, left to right, each with its share of the steps. "+
+					"Inside a block, order is free; between blocks, it is left to right. One block is pure diffusion; blocks of one token are autoregressive."),
+			card("6 · Classifier-free guidance",
+				"Each step also runs the model with the prompt masked out, and pushes the logits away from that unconditional guess: "+
+					"logits = u + (scale + 1)(c − u). It follows the prompt more closely and costs a second forward pass."),
+			card("7 · Diffusion versus autoregressive",
+				"An autoregressive model writes one token per forward pass, left to right, and never revises. "+
+					"A masked diffusion model fills many positions per pass, in any order, and can fill blanks in the middle of a text (try ___ in the prompt). "+
+					"Fewer steps are faster but commit more tokens at once, which costs quality."),
+		),
+	)
+}
+
+func card(title, text string) app.UI {
+	return app.Article().Class("card").Body(app.H3().Text(title), app.P().Text(text))
+}
+
+func (e *explainer) renderDemo() app.UI {
+	if len(e.Sentence) == 0 {
+		return app.P().Class("help").Text("The demo appears once a model with a tokenizer is loaded.")
+	}
+	ids := maskedAt(e.Sentence, e.t, e.MaskID)
+	current := e.Result != nil && slices.Equal(ids, e.Masked)
+	count := 0
+	for _, id := range ids {
+		if id == e.MaskID {
+			count++
+		}
+	}
+	return app.Div().Class("demo").Body(
+		app.Div().Class("field inline").Body(
+			app.Label().For("mask-t").Body(app.Text("t = "), app.Output().For("mask-t").Text(fmt.Sprintf("%.2f", e.t))),
+			app.Input().Type("range").ID("mask-t").Min(0).Max(1).Step(0.01).Value(e.t).
+				Aria("valuetext", fmt.Sprintf("t %.2f, %d of %d tokens masked", e.t, count, len(ids))).
+				OnInput(func(ctx app.Context, ev app.Event) {
+					if f, err := strconv.ParseFloat(ctx.JSSrc().Get("value").String(), 64); err == nil {
+						e.t = f
+					}
+				}).
+				OnChange(func(ctx app.Context, ev app.Event) { e.ask(ctx) }),
+			app.Span().Class("help").Text(fmt.Sprintf("%d of %d tokens masked", count, len(ids))),
+			app.Button().Type("button").Class("secondary").Disabled(!e.Ready || e.Busy || count == 0).
+				OnClick(func(ctx app.Context, ev app.Event) { e.ask(ctx) }).
+				Text("Ask the model"),
+		),
+		app.Div().Class("canvas demo-canvas").Body(app.Range(ids).Slice(func(i int) app.UI {
+			if ids[i] != e.MaskID {
+				return app.Span().Class("cell kept").Text(displayToken(e.Tokens, ids[i]))
+			}
+			truth := displayToken(e.Tokens, e.Sentence[i])
+			if !current || len(e.Result.Candidates[i]) == 0 {
+				return app.Span().Class("cell masked").Title("masked; the original is “" + truth + "”")
+			}
+			best := e.Result.Candidates[i][0]
+			cls := "cell new"
+			if best.Token == e.Sentence[i] {
+				cls += " hit"
+			}
+			return app.Span().Class(cls).Style("--p", fmt.Sprintf("%.3f", best.Prob)).
+				Title(fmt.Sprintf("model: “%s” (%.0f%%); original: “%s”", displayToken(e.Tokens, best.Token), 100*best.Prob, truth)).
+				Text(displayToken(e.Tokens, best.Token))
+		})),
+		app.If(current, app.P().Class("help").Text("Coloured cells are the model's best guesses, greener when surer; a tick marks a guess equal to the original. Hover for details.")),
+	)
+}

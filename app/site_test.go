@@ -1,0 +1,125 @@
+//go:build !(js && wasm)
+
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the top-level index.html")
+
+// fakeWeb makes a web folder with every file the site needs (contents
+// do not matter to the site's own files) plus a few it must leave out.
+func fakeWeb(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := append([]string{}, requiredWebFiles...)
+	for _, m := range models {
+		files = append(files, m.File)
+	}
+	files = append(files, "kernels/kernels.wasm", "kernels/kernels.js",
+		"kernels/kernels.wat", "kernels/run_node.js", "models/unused.umk", ".hidden", "README.md")
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte("content of "+f), 0o644))
+	}
+	return dir
+}
+
+func TestSiteFiles(t *testing.T) {
+	web := fakeWeb(t)
+	files, err := siteFiles(web)
+	require.NoError(t, err)
+	assert.Contains(t, files, "kernels/kernels.wasm")
+	assert.Contains(t, files, "worker.wasm")
+	assert.Contains(t, files, models[0].File)
+	for _, left := range []string{"kernels/kernels.wat", "kernels/run_node.js", "models/unused.umk", ".hidden", "README.md"} {
+		assert.NotContains(t, files, left)
+	}
+
+	require.NoError(t, os.Remove(filepath.Join(web, filepath.FromSlash(models[0].File))))
+	_, err = siteFiles(web)
+	assert.ErrorContains(t, err, models[0].ID)
+}
+
+func TestSiteVersionFollowsContent(t *testing.T) {
+	web := fakeWeb(t)
+	files, err := siteFiles(web)
+	require.NoError(t, err)
+	v1, err := siteVersion(web, files)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(web, "worker.wasm"), []byte("new"), 0o644))
+	v2, err := siteVersion(web, files)
+	require.NoError(t, err)
+	assert.NotEqual(t, v1, v2)
+}
+
+func TestRelativize(t *testing.T) {
+	in := `<link rel="manifest" href="/manifest.webmanifest"><script src="/app.js"></script>` +
+		`<meta property="og:url" content="http://127.0.0.1:4242/">` + "\n" + `["/","/app.css","./web/x"]`
+	want := `<link rel="manifest" href="./manifest.webmanifest"><script src="./app.js"></script>` +
+		`["./","./app.css","./web/x"]`
+	assert.Equal(t, want, string(relativize([]byte(in))))
+}
+
+func TestSortAttributes(t *testing.T) {
+	in := `<meta name="a" content="b"><br><input type="range" disabled value="3"><p class="x">a > b</p>`
+	want := `<meta content="b" name="a"><br><input disabled type="range" value="3"><p class="x">a > b</p>`
+	assert.Equal(t, want, string(sortAttributes([]byte(in))))
+}
+
+// absolutePath finds a quoted path that starts at the site's root.
+var absolutePath = regexp.MustCompile(`"/[^"/>]`)
+
+// The written site links everything relatively, lists only files that it
+// ships for the offline cache, uses local icons only, and its index.html
+// is the committed top-level one (go test -update rewrites that).
+func TestWriteSite(t *testing.T) {
+	web := fakeWeb(t)
+	out := t.TempDir()
+	require.NoError(t, writeSite(web, out))
+	for _, f := range goAppFiles {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		require.NoError(t, err)
+		text := string(data)
+		if f != "wasm_exec.js" {
+			assert.NotRegexp(t, absolutePath, text, "%s has an absolute path", f)
+		}
+		assert.NotContains(t, text, "githubusercontent", "%s refers to another origin", f)
+	}
+	worker, err := os.ReadFile(filepath.Join(out, "app-worker.js"))
+	require.NoError(t, err)
+	list := regexp.MustCompile(`"(\./[^"]*)"`).FindAllStringSubmatch(string(worker), -1)
+	require.NotEmpty(t, list)
+	for _, m := range list {
+		if m[1] == "./" {
+			continue
+		}
+		_, err := os.Stat(filepath.Join(out, filepath.FromSlash(m[1])))
+		assert.NoError(t, err, "the service worker caches %s, which the site lacks", m[1])
+	}
+	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", "./web/" + models[0].File} {
+		assert.Contains(t, string(worker), `"`+f+`"`, "not cached for offline use")
+	}
+
+	index, err := os.ReadFile(filepath.Join(out, "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(index), `data-testid="generate"`, "the page is prerendered")
+	top := filepath.Join("..", "index.html")
+	if *update {
+		require.NoError(t, os.WriteFile(top, index, 0o644))
+	}
+	committed, err := os.ReadFile(top)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Split(string(committed), "\n"), strings.Split(string(index), "\n"),
+		"index.html is out of date: run go test ./app -run WriteSite -update")
+}

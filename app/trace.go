@@ -1,0 +1,175 @@
+package main
+
+import (
+	"unmask/app/protocol"
+	"unmask/engine"
+)
+
+// Trace is one generation as the worker streamed it: every step with its
+// trace, and the end. The page replays any step from it without running
+// the model again.
+type Trace struct {
+	Mask    int                  // the mask token id
+	EOS     int                  // the end-of-text token id
+	Planned int                  // steps planned (an upper bound with a threshold)
+	Steps   []protocol.StepInfo  // in order
+	Done    *protocol.DoneInfo   // nil while generating
+	commits map[int]commitRecord // position -> when and how it was filled
+}
+
+// commitRecord is when a position was filled.
+type commitRecord struct {
+	Step int // 0-based step index
+	engine.Commit
+}
+
+// CellState is how the canvas shows one position.
+type CellState string
+
+const (
+	CellPrompt CellState = "prompt" // given by the user
+	CellMasked CellState = "masked" // still the mask token
+	CellNew    CellState = "new"    // filled by the step just shown
+	CellKept   CellState = "kept"   // filled by an earlier step
+)
+
+// Add appends a step as it arrives.
+func (t *Trace) Add(s protocol.StepInfo) {
+	if t.commits == nil {
+		t.commits = map[int]commitRecord{}
+	}
+	t.Steps = append(t.Steps, s)
+	for _, c := range s.Committed {
+		t.commits[c.Pos] = commitRecord{Step: s.Index, Commit: c}
+	}
+}
+
+// Len is the number of steps received; views go from 0 (before the first
+// step) to Len (after the last).
+func (t *Trace) Len() int { return len(t.Steps) }
+
+// SliderMax is the step slider's range: the planned steps while
+// generating, the steps taken once done.
+func (t *Trace) SliderMax() int {
+	if t.Done != nil {
+		return t.Len()
+	}
+	return max(t.Planned, t.Len())
+}
+
+// Cell is one position of the canvas at some view.
+type Cell struct {
+	Pos        int
+	Token      int
+	State      CellState
+	EOS        bool
+	Prob       float64 // the model's probability of the token when committed
+	InBlock    bool    // inside the block the view's step works on
+	CommitStep int     // 0-based step that filled it; -1 for prompt and masked
+}
+
+// View is the canvas after v steps (0 <= v <= Len), cell by cell.
+func (t *Trace) View(v int) []Cell {
+	if len(t.Steps) == 0 {
+		return nil
+	}
+	v = min(max(v, 0), t.Len())
+	initial := t.Steps[0].Canvas
+	block := t.Steps[max(v-1, 0)].Step
+	cells := make([]Cell, len(initial))
+	for p, id := range initial {
+		c := Cell{Pos: p, Token: id, CommitStep: -1,
+			InBlock: p >= block.BlockStart && p < block.BlockEnd}
+		switch rec, ok := t.commits[p]; {
+		case id != t.Mask:
+			c.State = CellPrompt
+		case ok && rec.Step < v:
+			c.Token, c.Prob, c.CommitStep = rec.Token, rec.Prob, rec.Step
+			c.State = CellKept
+			if rec.Step == v-1 {
+				c.State = CellNew
+			}
+		default:
+			c.State = CellMasked
+		}
+		c.EOS = c.State != CellMasked && c.Token == t.EOS
+		cells[p] = c
+	}
+	return cells
+}
+
+// Inspection is what the page shows about one position at one view.
+type Inspection struct {
+	Pos        int
+	Prompt     bool               // given by the user
+	CommitStep int                // 0-based step that filled it by this view; -1 if none
+	LaterStep  int                // the step that fills it after this view; -1 if none
+	Commit     engine.Commit      // the filling, when CommitStep or LaterStep is set
+	AtStep     int                // the step whose candidates are listed; -1 for none
+	Candidates []engine.Candidate // the model's top-k there
+}
+
+// Inspect explains position p at view v: for a filled position, the
+// candidates of the step that filled it; for a masked one, what the model
+// predicts at the next step, and when the trace fills it.
+func (t *Trace) Inspect(p, v int) Inspection {
+	in := Inspection{Pos: p, CommitStep: -1, LaterStep: -1, AtStep: -1}
+	if len(t.Steps) == 0 {
+		return in
+	}
+	v = min(max(v, 0), t.Len())
+	if initial := t.Steps[0].Canvas; p >= 0 && p < len(initial) && initial[p] != t.Mask {
+		in.Prompt = true
+		return in
+	}
+	rec, ok := t.commits[p]
+	switch {
+	case ok && rec.Step < v:
+		in.CommitStep, in.Commit, in.AtStep = rec.Step, rec.Commit, rec.Step
+	default:
+		if v < t.Len() {
+			in.AtStep = v
+		}
+		if ok {
+			in.LaterStep, in.Commit = rec.Step, rec.Commit
+		}
+	}
+	if in.AtStep >= 0 {
+		in.Candidates = t.Steps[in.AtStep].Candidates[p]
+	}
+	return in
+}
+
+// StepSummary is one bar of the chart.
+type StepSummary struct {
+	Committed int     // tokens filled by the step
+	MeanProb  float64 // their mean probability
+	ElapsedMS float64
+}
+
+// Summaries lists every step's summary.
+func (t *Trace) Summaries() []StepSummary {
+	out := make([]StepSummary, len(t.Steps))
+	for i, s := range t.Steps {
+		out[i] = StepSummary{Committed: len(s.Committed), ElapsedMS: s.ElapsedMS}
+		for _, c := range s.Committed {
+			out[i].MeanProb += c.Prob
+		}
+		if n := len(s.Committed); n > 0 {
+			out[i].MeanProb /= float64(n)
+		}
+	}
+	return out
+}
+
+// MeanStepMS is the average time of a step.
+func (t *Trace) MeanStepMS() float64 {
+	if len(t.Steps) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, s := range t.Steps {
+		sum += s.ElapsedMS
+	}
+	return sum / float64(len(t.Steps))
+}

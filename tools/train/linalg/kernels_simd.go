@@ -7,9 +7,24 @@ import (
 	"unsafe"
 )
 
+// Every vector routine ends with ClearAVXUpperBits (VZEROUPPER): scalar Go
+// float code is SSE-encoded, and on this kind of CPU each SSE instruction
+// that runs while the upper halves of the ymm registers are dirty is many
+// times slower (math.Exp ran 20x slower after a product; packing slowed
+// likewise). For the same reason the pointwise routines turn their scalar
+// arguments into vectors first and never touch a scalar float again before
+// ClearAVXUpperBits (the compiler would move it with SSE instructions),
+// and handle tails with masked loads instead of scalar loops.
+
 func init() {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		mulImpl = mulSIMD
+		softmaxImpl = softmaxSIMD
+		expScaledImpl = expScaledSIMD
+		scaleImpl = scaleSIMD
+		maxImpl = maxSIMD
+		siluMulImpl = siluMulSIMD
+		siluMulBackImpl = siluMulBackSIMD
 		path = "simd"
 	}
 }
@@ -170,6 +185,129 @@ func kernel4x16(kb int, ap, bp, c []float32, ldc int, acc bool) {
 	c21.StoreSlice(c[2*ldc+8:])
 	c30.StoreSlice(c[3*ldc:])
 	c31.StoreSlice(c[3*ldc+8:])
+	archsimd.ClearAVXUpperBits()
 }
 
 func load8(s []float32) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s) }
+
+func bc(v float32) archsimd.Float32x8 { return archsimd.BroadcastFloat32x8(v) }
+
+// exp8 is Exp on eight lanes, with fused multiply-adds.
+func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
+	x = x.Max(bc(expLo)).Min(bc(expHi))
+	n := x.Mul(bc(log2e)).RoundToEven()
+	r := n.MulAdd(bc(-ln2Hi), x)
+	r = n.MulAdd(bc(-ln2Lo), r)
+	p := bc(expP0).MulAdd(r, bc(expP1))
+	p = p.MulAdd(r, bc(expP2))
+	p = p.MulAdd(r, bc(expP3))
+	p = p.MulAdd(r, bc(expP4))
+	p = p.MulAdd(r, bc(expP5))
+	p = p.Mul(r).MulAdd(r, r).Add(bc(1))
+	pow := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+	return p.Mul(pow)
+}
+
+var ones = [8]float32{1, 1, 1, 1, 1, 1, 1, 1}
+
+// expScaledSIMD sets dst[i] = Exp(scale·src[i] - shift) and returns the sum.
+func expScaledSIMD(dst, src []float32, scale, shift float32) float32 {
+	n := len(src)
+	dst = dst[:n]
+	sc, negShift := bc(scale), bc(-shift)
+	var acc archsimd.Float32x8
+	for i := 0; i < n; i += 8 {
+		if n-i >= 8 {
+			e := exp8(load8(src[i:]).MulAdd(sc, negShift))
+			e.StoreSlice(dst[i:])
+			acc = acc.Add(e)
+			continue
+		}
+		// Tail: masked load, and the missing lanes zeroed before summing.
+		e := exp8(archsimd.LoadFloat32x8SlicePart(src[i:]).MulAdd(sc, negShift))
+		e = e.Mul(archsimd.LoadFloat32x8SlicePart(ones[:n-i]))
+		e.StoreSlicePart(dst[i:])
+		acc = acc.Add(e)
+	}
+	var a [8]float32
+	acc.Store(&a)
+	archsimd.ClearAVXUpperBits()
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
+// scaleSIMD multiplies x by s in place.
+func scaleSIMD(x []float32, s float32) {
+	v := bc(s)
+	n := len(x)
+	for i := 0; i < n; i += 8 {
+		if n-i >= 8 {
+			load8(x[i:]).Mul(v).StoreSlice(x[i:])
+		} else {
+			archsimd.LoadFloat32x8SlicePart(x[i:]).Mul(v).StoreSlicePart(x[i:])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func softmaxSIMD(x []float32, scale float32) {
+	// scale > 0, so max(scale·x) = scale·max(x).
+	sum := expScaledSIMD(x, x, scale, scale*maxSIMD(x))
+	scaleSIMD(x, 1/sum)
+}
+
+// maxSIMD covers a tail by re-reading the last eight elements (max does
+// not mind seeing some twice).
+func maxSIMD(x []float32) float32 {
+	n := len(x)
+	if n < 8 {
+		return maxGeneric(x)
+	}
+	acc := load8(x[n-8:])
+	for i := 0; i+8 <= n; i += 8 {
+		acc = acc.Max(load8(x[i:]))
+	}
+	var a [8]float32
+	acc.Store(&a)
+	archsimd.ClearAVXUpperBits()
+	return max(max(max(a[0], a[1]), max(a[2], a[3])), max(max(a[4], a[5]), max(a[6], a[7])))
+}
+
+// load8Part loads up to eight values, zero-filling past the end.
+func load8Part(s []float32) archsimd.Float32x8 {
+	if len(s) >= 8 {
+		return load8(s)
+	}
+	return archsimd.LoadFloat32x8SlicePart(s)
+}
+
+func store8Part(v archsimd.Float32x8, s []float32) {
+	if len(s) >= 8 {
+		v.StoreSlice(s)
+	} else {
+		v.StoreSlicePart(s)
+	}
+}
+
+func siluMulSIMD(act, gate, up []float32) {
+	one := bc(1)
+	var zero archsimd.Float32x8
+	for i := 0; i < len(act); i += 8 {
+		g := load8Part(gate[i:])
+		s := one.Div(one.Add(exp8(zero.Sub(g))))
+		store8Part(g.Mul(s).Mul(load8Part(up[i:])), act[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func siluMulBackSIMD(dgate, dup, gate, up []float32) {
+	one := bc(1)
+	var zero archsimd.Float32x8
+	for i := 0; i < len(dgate); i += 8 {
+		g, da := load8Part(gate[i:]), load8Part(dgate[i:])
+		s := one.Div(one.Add(exp8(zero.Sub(g))))
+		store8Part(da.Mul(g).Mul(s), dup[i:])
+		// dgate = da·up·s·(1 + g·(1-s))
+		store8Part(da.Mul(load8Part(up[i:])).Mul(s).Mul(g.MulAdd(one.Sub(s), one)), dgate[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}

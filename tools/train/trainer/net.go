@@ -71,6 +71,7 @@ type Net struct {
 	dgate, dup        []float32 // (N, mlp_hidden)
 	dscores           []float32 // (threads, T, T) one score-gradient matrix per worker
 	dnorm             []float32 // (threads, d_model) per-worker norm weight gradients
+	ceScratch         []float32 // (threads, embedding_size) exponentials of an evaluation row
 
 	batch   *Batch // the batch of the last forward pass
 	nsel    int
@@ -115,6 +116,7 @@ func NewNet(p *Params, B, T int, pool *linalg.Pool) (*Net, error) {
 	n.dgate, n.dup = f(N*hid), f(N*hid)
 	n.dscores = f(pool.Threads * T * T)
 	n.dnorm = f(pool.Threads * d)
+	n.ceScratch = f(pool.Threads * V)
 	return n, nil
 }
 
@@ -224,7 +226,7 @@ func (n *Net) forward(b *Batch, train bool) (float64, error) {
 		m := dense(a.xn2, N, d)
 		n.Pool.Mul(dense(a.gate, N, hid), m, weightT(&lw.FFProj), false)
 		n.Pool.Mul(dense(a.up, N, hid), m, weightT(&lw.Up), false)
-		n.rows(N*hid, func(_, lo, hi int) { siluMulRows(a.act, a.gate, a.up, lo, hi) })
+		n.rows(N*hid, func(_, lo, hi int) { linalg.SiLUMul(a.act[lo:hi], a.gate[lo:hi], a.up[lo:hi]) })
 		next := n.x[l+1][:N*d]
 		n.Pool.Mul(dense(next, N, d), dense(a.act, N, hid), weightT(&lw.FFOut), false)
 		n.add(next, a.h[:N*d])
@@ -245,11 +247,12 @@ func (n *Net) forward(b *Batch, train bool) (float64, error) {
 		return 0, nil
 	}
 	n.Pool.Mul(dense(n.logits, ns, V), dense(n.hsel, ns, d), weightT(&w.Head), false)
-	n.rows(ns, func(_, lo, hi int) {
+	n.rows(ns, func(worker, lo, hi int) {
+		scratch := n.ceScratch[worker*V : (worker+1)*V]
 		for r := lo; r < hi; r++ {
 			i := n.sel[r]
 			wt := b.Weights[i]
-			n.rowLoss[r] = float64(wt) * crossEntropy(n.logits[r*V:(r+1)*V], int(b.Targets[i]), wt, train)
+			n.rowLoss[r] = float64(wt) * crossEntropy(n.logits[r*V:(r+1)*V], scratch, int(b.Targets[i]), wt, train)
 		}
 	})
 	var loss float64
@@ -319,7 +322,7 @@ func (n *Net) backward() {
 		dy := dense(dx, N, d)
 		n.Pool.Mul(weight(&lg.FFOut), dy.T(), dense(a.act, N, hid), true)
 		n.Pool.Mul(dense(n.dgate, N, hid), dy, weight(&lw.FFOut), false)
-		n.rows(N*hid, func(_, lo, hi int) { siluMulBackRows(n.dgate, n.dup, a.gate, a.up, lo, hi) })
+		n.rows(N*hid, func(_, lo, hi int) { linalg.SiLUMulBack(n.dgate[lo:hi], n.dup[lo:hi], a.gate[lo:hi], a.up[lo:hi]) })
 		dgate, dup := dense(n.dgate, N, hid), dense(n.dup, N, hid)
 		m := dense(a.xn2, N, d)
 		n.Pool.Mul(weight(&lg.FFProj), dgate.T(), m, true)

@@ -1,11 +1,16 @@
 package trainer
 
-import "math"
+import (
+	"math"
+
+	"unmask/tools/train/linalg"
+)
 
 // The pointwise pieces of the network and their derivatives. Forward
 // arithmetic follows package engine operation for operation (float64 sums
-// of squares in RMSNorm, float64 exp), so a trained model computes the
-// same logits in both.
+// of squares in RMSNorm, NeoX RoPE tables in float64); exponentials use
+// linalg's float32 Exp (relative error < 2e-7), so a trained model's logits
+// agree with the engine's to rounding.
 
 // rmsNormRows writes out[r] = w ⊙ x[r] · rstd[r] for rows [lo, hi), with
 // rstd[r] = 1/sqrt(mean(x[r]²) + eps), and keeps rstd for the backward pass.
@@ -91,23 +96,7 @@ func ropeTables(T, hd int, theta float64) (cos, sin []float32) {
 // softmaxScaled replaces x[:n] by softmax(scale·x[:n]) and zeroes x[n:]
 // (keys a query may not see).
 func softmaxScaled(x []float32, n int, scale float32) {
-	for i := range x[:n] {
-		x[i] *= scale
-	}
-	mx := x[0]
-	for _, v := range x[1:n] {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for i, v := range x[:n] {
-		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x[:n] {
-		x[i] *= inv
-	}
+	linalg.Softmax(x[:n], scale)
 	clear(x[n:])
 }
 
@@ -124,43 +113,20 @@ func softmaxBack(dp, p []float32, scale float32) {
 	}
 }
 
-// siluMulRows computes act = silu(gate) ⊙ up over [lo, hi).
-func siluMulRows(act, gate, up []float32, lo, hi int) {
-	for i := lo; i < hi; i++ {
-		g := gate[i]
-		act[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
-	}
-}
-
-// siluMulBackRows takes dact in dgate and leaves there the gradient of
-// the gate pre-activation, writing the gradient of up into dup:
-// dup = dact·silu(g), dgate = dact·up·σ(g)(1 + g(1-σ(g))).
-func siluMulBackRows(dgate, dup, gate, up []float32, lo, hi int) {
-	for i := lo; i < hi; i++ {
-		g, da := gate[i], dgate[i]
-		s := 1 / (1 + float32(math.Exp(float64(-g))))
-		dup[i] = da * g * s
-		dgate[i] = da * up[i] * s * (1 + g*(1-s))
-	}
-}
-
-// crossEntropy returns -log softmax(z)[target]; with grad set it replaces
-// z by weight·(softmax(z) - onehot(target)).
-func crossEntropy(z []float32, target int, weight float32, grad bool) float64 {
-	mx := z[0]
-	for _, v := range z[1:] {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for _, v := range z {
-		sum += math.Exp(float64(v - mx))
-	}
-	loss := math.Log(sum) + float64(mx) - float64(z[target])
+// crossEntropy returns -log softmax(z)[target]. With grad set it replaces
+// z by weight·(softmax(z) - onehot(target)); otherwise z is kept and
+// scratch (len(z)) takes the exponentials.
+func crossEntropy(z, scratch []float32, target int, weight float32, grad bool) float64 {
+	mx := linalg.Max(z)
+	zt := z[target]
+	e := scratch
 	if grad {
-		inv := 1 / sum
-		for i, v := range z {
-			z[i] = weight * float32(math.Exp(float64(v-mx))*inv)
-		}
+		e = z
+	}
+	sum := linalg.ExpShift(e, z, mx)
+	loss := math.Log(float64(sum)) + float64(mx) - float64(zt)
+	if grad {
+		linalg.Scale(z, weight/sum)
 		z[target] -= weight
 	}
 	return loss

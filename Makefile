@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test vet unit serve static clean corpus wasm
+.PHONY: all build test vet unit serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm
 
 all: build
 
@@ -16,7 +16,39 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
-test: vet unit
+test: vet unit check-wasm test-wasm
+
+# WebAssembly SIMD kernels of package quant: web/kernels/*.wat assembled by
+# Debian wabt's wat2wasm. The .wasm files are committed, so building the site
+# needs no wabt; check-wasm fails when one no longer matches its source.
+WAT2WASM ?= wat2wasm
+KERNELS_WAT := web/kernels/glue.wat web/kernels/kernels.wat web/kernels/kernels_relaxed.wat
+# Runs a GOOS=js GOARCH=wasm program under Node with the kernels loaded.
+NODE_EXEC := node --stack-size=8192 --experimental-wasm-relaxed-simd $(CURDIR)/web/kernels/run_node.js
+
+wabt:
+	@command -v $(WAT2WASM) >/dev/null || { apt-get update >/dev/null; apt-get install -y wabt >/dev/null; } || \
+		{ echo "make: wat2wasm missing and apt-get install wabt failed; install Debian's wabt" >&2; exit 1; }
+
+nodejs:
+	@command -v node >/dev/null || { apt-get update >/dev/null; apt-get install -y nodejs >/dev/null; } || \
+		{ echo "make: node missing and apt-get install nodejs failed; install Node.js 20" >&2; exit 1; }
+
+kernels: wabt
+	@for f in $(KERNELS_WAT); do $(WAT2WASM) --enable-relaxed-simd $$f -o $${f%.wat}.wasm || exit 1; done
+
+check-wasm: wabt
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for f in $(KERNELS_WAT); do \
+		out="$$tmp/$$(basename $${f%.wat}).wasm"; \
+		$(WAT2WASM) --enable-relaxed-simd $$f -o "$$out" || exit 1; \
+		cmp -s "$$out" $${f%.wat}.wasm || { echo "make: $${f%.wat}.wasm does not match $$f (run make kernels)" >&2; exit 1; }; \
+	done
+
+# The kernel tests under Node, SIMD and relaxed SIMD both required (the
+# native run of package quant covers them again through wazero).
+test-wasm: nodejs
+	GOOS=js GOARCH=wasm UNMASK_REQUIRE_KERNELS=relaxed-simd $(GO) test -count=1 -exec="$(NODE_EXEC)" ./quant/
 
 # Training data for Unmask's own models: fetches public-domain texts with
 # apt-get, writes corpus, tokenizer and SFT set to CORPUS_DIR (default: the

@@ -4,6 +4,10 @@ import "math"
 
 // The reference kernels. Each is the definition of its fast twin; the fast
 // twins are tested against these on tables of shapes and by fuzzing.
+//
+// Products that feed a sum are converted to float32 explicitly: the Go
+// spec lets a compiler fuse x*y + z into one rounding (arm64 does), and the
+// conversion forbids it, so the references give the same bits everywhere.
 
 // matMulF32Generic computes, for t < T and r0 <= o < r1,
 //
@@ -21,7 +25,9 @@ func matMulF32Generic(y, x, w []float32, T, rows, cols, r0, r1 int) {
 //
 //	y[t*rows+o] = Σ_g xs[t*G+g] * ws[o*G+g] * Σ_{i<group} xq[t*cols+g*group+i] * wq[o*cols+g*group+i]
 //
-// where the inner sum is exact in int32.
+// where the inner sum is exact in int32 and each group's term is rounded to
+// float32 before it is added (the SIMD kernel repeats this order per lane,
+// so the two agree bit for bit).
 func matMulQ8Generic(y []float32, xq []int8, xs []float32, wq []int8, ws []float32, T, rows, cols, group, r0, r1 int) {
 	G := cols / group
 	for t := range T {
@@ -29,7 +35,7 @@ func matMulQ8Generic(y []float32, xq []int8, xs []float32, wq []int8, ws []float
 			var acc float32
 			for g := range G {
 				xo, wo := t*cols+g*group, o*cols+g*group
-				acc += xs[t*G+g] * ws[o*G+g] * float32(dotI8Generic(xq[xo:xo+group], wq[wo:wo+group]))
+				acc += float32(xs[t*G+g] * ws[o*G+g] * float32(dotI8Generic(xq[xo:xo+group], wq[wo:wo+group])))
 			}
 			y[t*rows+o] = acc
 		}
@@ -46,7 +52,9 @@ func dotI8Generic(a, b []int8) int32 {
 }
 
 // quantizeActivationsGeneric rounds x to int8 in groups of group values:
-// scale = max|x|/127 per group, q = round(x/scale) (ties away from zero).
+// scale = max|x|/127 per group, inv = 1/scale, q = round(x*inv) with ties
+// away from zero, clamped to [-127, 127]. An all-zero group gets scale 0;
+// a NaN (or a group whose max is infinite) gives 0 where round(x*inv) is NaN.
 func quantizeActivationsGeneric(q []int8, scales []float32, x []float32, group int) {
 	for g := range len(x) / group {
 		xs := x[g*group : (g+1)*group]
@@ -63,16 +71,26 @@ func quantizeActivationsGeneric(q []int8, scales []float32, x []float32, group i
 		inv := 1 / scale
 		scales[g] = scale
 		for i, v := range xs {
-			q[g*group+i] = int8(math.Round(float64(v * inv)))
+			q[g*group+i] = roundInt8(v * inv)
 		}
 	}
+}
+
+// roundInt8 is round(v) with ties away from zero, clamped to [-127, 127];
+// NaN gives 0.
+func roundInt8(v float32) int8 {
+	r := math.Round(float64(v))
+	if r != r {
+		return 0
+	}
+	return int8(max(-127, min(127, r)))
 }
 
 // dotF32Generic is Σ a[i]*b[i].
 func dotF32Generic(a, b []float32) float32 {
 	var s float32
 	for i := range a {
-		s += a[i] * b[i]
+		s += float32(a[i] * b[i])
 	}
 	return s
 }
@@ -80,6 +98,76 @@ func dotF32Generic(a, b []float32) float32 {
 // axpyF32Generic is y[i] += a*x[i].
 func axpyF32Generic(a float32, x, y []float32) {
 	for i := range x {
-		y[i] += a * x[i]
+		y[i] += float32(a * x[i])
+	}
+}
+
+// attentionGeneric computes, for each query u < nq with qu = q[u*ldq:][:hd],
+//
+//	s[p] = Σ_i qu[i]*k[p*ldkv+i] * scale                 for p < T
+//	s = softmax(s)
+//	out[u*ldo+j] = Σ_p s[p] * v[p*ldkv+j]  (in p order)   for j < hd
+//
+// using scores[:T] for s.
+func attentionGeneric(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldkv int, scores []float32, nq, T, hd int, scale float32) {
+	s := scores[:T]
+	for u := range nq {
+		qu := q[u*ldq:][:hd]
+		for p := range T {
+			s[p] = dotF32Generic(qu, k[p*ldkv:][:hd]) * scale
+		}
+		softmaxGeneric(s)
+		o := out[u*ldo:][:hd]
+		clear(o)
+		for p := range T {
+			axpyF32Generic(s[p], v[p*ldkv:][:hd], o)
+		}
+	}
+}
+
+// softmaxGeneric normalises x in place: e^(x-max) in float64 rounded to
+// float32, summed in float32, then multiplied by 1/sum.
+func softmaxGeneric(x []float32) {
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
+	}
+	var sum float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// rmsNormGeneric writes w * x / sqrt(mean(x²) + eps) for each row of
+// d = len(w) values of x into out, accumulating the mean in float64:
+//
+//	inv = float32(1 / sqrt(Σ float64(x)² / d + eps)),  out[i] = w[i] * (x[i] * inv)
+func rmsNormGeneric(out, x, w []float32, eps float64) {
+	d := len(w)
+	for r := range len(x) / d {
+		row := x[r*d : (r+1)*d]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v) * float64(v)
+		}
+		inv := float32(1 / math.Sqrt(ss/float64(d)+eps))
+		o := out[r*d : (r+1)*d]
+		for i, v := range row {
+			o[i] = w[i] * (v * inv)
+		}
+	}
+}
+
+// siluMulGeneric computes gate[i] = gate[i] / (1 + e^-gate[i]) * up[i],
+// the exponential in float64 rounded to float32.
+func siluMulGeneric(gate, up []float32) {
+	for i, g := range gate {
+		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
 	}
 }

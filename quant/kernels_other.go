@@ -1,0 +1,7 @@
+//go:build !js || !wasm || purego
+
+package quant
+
+// platformKernels offers no faster kernels here: the plain Go references
+// run (the purego tag forces this on every platform).
+func platformKernels() []kernelSet { return nil }

@@ -1,0 +1,955 @@
+;; Unmask's WebAssembly SIMD kernels (SIMD128 only, no relaxed SIMD).
+;;
+;; The module imports the Go program's own linear memory as env.memory and
+;; works on Go slices in place: every pointer argument is a byte address in
+;; that memory, every length a count of elements. The Go bindings
+;; (quant/kernels_wasm.go) check all bounds before calling; nothing here
+;; reads or writes outside the ranges named in each function's comment.
+;;
+;; Each kernel's definition is its Go reference in quant/kernels_generic.go.
+;; Integer kernels (matmul_q8, quantize) agree with it bit for bit; the float
+;; kernels reorder sums and use a polynomial exp, so they agree to rounding.
+;;
+;; hsum4_i32, tail4_i8 and gather4_f32 are exported for
+;; kernels_relaxed.wat, which also falls back to matmul_q8.
+;;
+;; Tiling: matrix products compute 4 output rows for 2 tokens at a time, so
+;; each weight vector loaded is used twice and each activation vector four
+;; times, with 8 accumulators held in registers. Rows are the outer loop,
+;; so a block of 4 weight rows stays in L1 while the tokens stream by.
+(module
+  (import "env" "memory" (memory 0))
+
+  ;; ---------------------------------------------------------------- helpers
+
+  ;; hsum4_i32 returns (Σa, Σb, Σc, Σd): the lane sums of four i32x4.
+  (func $hsum4_i32 (export "hsum4_i32") (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
+    (local $ab v128) (local $cd v128)
+    ;; ab = (a0+a2, b0+b2, a1+a3, b1+b3)
+    (local.set $ab (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b))))
+    (local.set $cd (i32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d))))
+    (i32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $ab) (local.get $cd))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $ab) (local.get $cd))))
+
+  ;; hsum4_f32 is hsum4_i32 for f32x4.
+  (func $hsum4_f32 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
+    (local $ab v128) (local $cd v128)
+    (local.set $ab (f32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b))))
+    (local.set $cd (f32x4.add
+      (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d))
+      (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d))))
+    (f32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $ab) (local.get $cd))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $ab) (local.get $cd))))
+
+  ;; hsum_i32 is the sum of the four lanes of v.
+  (func $hsum_i32 (param $v v128) (result i32)
+    (local.set $v (i32x4.add (local.get $v)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v))))
+
+  ;; hsum_f32 is the sum of the four lanes of v.
+  (func $hsum_f32 (param $v v128) (result f32)
+    (local.set $v (f32x4.add (local.get $v)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
+
+  ;; hmax_f32 is the largest lane of v (NaN if any lane is NaN).
+  (func $hmax_f32 (param $v v128) (result f32)
+    (local.set $v (f32x4.max (local.get $v)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (f32.max (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
+
+  ;; dot_i8 is Σ_{i<n} a[i]*b[i] over int8 at byte addresses a, b, in i32.
+  (func $dot_i8 (param $a i32) (param $b i32) (param $n i32) (result i32)
+    (local $s i32) (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.mul
+        (i32.load8_s (i32.add (local.get $a) (local.get $i)))
+        (i32.load8_s (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (local.get $s))
+
+  ;; tail4_i8 returns lanes j<4: dot_i8(x, w + j*ldw, n).
+  (func $tail4_i8 (export "tail4_i8") (param $x i32) (param $w i32) (param $ldw i32) (param $n i32) (result v128)
+    (i32x4.replace_lane 3
+      (i32x4.replace_lane 2
+        (i32x4.replace_lane 1
+          (i32x4.splat (call $dot_i8 (local.get $x) (local.get $w) (local.get $n)))
+          (call $dot_i8 (local.get $x) (i32.add (local.get $w) (local.get $ldw)) (local.get $n)))
+        (call $dot_i8 (local.get $x) (i32.add (local.get $w) (i32.shl (local.get $ldw) (i32.const 1))) (local.get $n)))
+      (call $dot_i8 (local.get $x) (i32.add (local.get $w) (i32.mul (local.get $ldw) (i32.const 3))) (local.get $n))))
+
+  ;; dot_f32_scalar is Σ_{i<n} a[i]*b[i] over float32, in order.
+  (func $dot_f32_scalar (param $a i32) (param $b i32) (param $n i32) (result f32)
+    (local $s f32) (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (f32.add (local.get $s) (f32.mul
+        (f32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2))))
+        (f32.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (local.get $s))
+
+  ;; tail4_f32 returns lanes j<4: dot_f32_scalar(x, w + j*ldw, n), ldw in bytes.
+  (func $tail4_f32 (param $x i32) (param $w i32) (param $ldw i32) (param $n i32) (result v128)
+    (f32x4.replace_lane 3
+      (f32x4.replace_lane 2
+        (f32x4.replace_lane 1
+          (f32x4.splat (call $dot_f32_scalar (local.get $x) (local.get $w) (local.get $n)))
+          (call $dot_f32_scalar (local.get $x) (i32.add (local.get $w) (local.get $ldw)) (local.get $n)))
+        (call $dot_f32_scalar (local.get $x) (i32.add (local.get $w) (i32.shl (local.get $ldw) (i32.const 1))) (local.get $n)))
+      (call $dot_f32_scalar (local.get $x) (i32.add (local.get $w) (i32.mul (local.get $ldw) (i32.const 3))) (local.get $n))))
+
+  ;; gather4_f32 returns lanes j<4: the float32 at p + j*stride (bytes).
+  (func $gather4_f32 (export "gather4_f32") (param $p i32) (param $stride i32) (result v128)
+    (f32x4.replace_lane 3
+      (f32x4.replace_lane 2
+        (f32x4.replace_lane 1
+          (v128.load32_splat (local.get $p))
+          (f32.load (i32.add (local.get $p) (local.get $stride))))
+        (f32.load (i32.add (local.get $p) (i32.shl (local.get $stride) (i32.const 1)))))
+      (f32.load (i32.add (local.get $p) (i32.mul (local.get $stride) (i32.const 3))))))
+
+;; exp4 is e^x per lane (Cephes expf: x = n·ln2 + r with |r| <= ln2/2,
+  ;; e^r by a degree-6 polynomial, 2^n built in the exponent field; about
+  ;; 2 ulp). n = round(x·log2 e) comes from adding and removing 1.5·2^23,
+  ;; which leaves n in the low bits of the float, avoiding floor and
+  ;; float-to-int conversions (slow in V8 on x64). Inputs are clamped to
+  ;; [-88, 88]: below -87.7 the result is 0 (e^x < 1e-38 there), and above
+  ;; 88 float32 e^x would overflow.
+  (func $exp4 (param $x v128) (result v128)
+    (local $t v128) (local $n v128) (local $y v128) (local $z v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88 88 88 88))
+                             (v128.const f32x4 -88 -88 -88 -88)))
+    (local.set $t (f32x4.add
+      (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+      (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $n (f32x4.sub (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $x (f32x4.sub (local.get $x)
+      (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    (local.set $x (f32x4.sub (local.get $x)
+      (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $z (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $x)
+      (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+      (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $x))
+      (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $x))
+      (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $x))
+      (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $x))
+      (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+    (local.set $y (f32x4.add
+      (f32x4.add (f32x4.mul (local.get $y) (local.get $z)) (local.get $x))
+      (v128.const f32x4 1 1 1 1)))
+    ;; bits(t) = 0x4b400000 + n, so (bits(t) - 0x4b400000 + 127) << 23 is 2^n
+    ;; (0 for n = -127).
+    (f32x4.mul (local.get $y)
+      (i32x4.shl (i32x4.sub (local.get $t) (v128.const i32x4 0x4b3fff81 0x4b3fff81 0x4b3fff81 0x4b3fff81))
+                 (i32.const 23))))
+
+  ;; ------------------------------------------------------------ int8 matmul
+
+  ;; q8_tile4x2 computes the 4x2 tile of matmul_q8 with rows o..o+3 and
+  ;; tokens t, t+1. Arguments point at the tile's corner:
+  ;;   yp  = &y[t*rows+o], ldy = rows*4 (bytes between tokens)
+  ;;   xqp = &xq[t*cols],  xsp = &xs[t*G]
+  ;;   wqp = &wq[o*cols],  wsp = &ws[o*G]
+  (func $q8_tile4x2 (param $yp i32) (param $ldy i32) (param $xqp i32) (param $xsp i32)
+                    (param $wqp i32) (param $wsp i32) (param $cols i32) (param $group i32) (param $G i32)
+    (local $g i32) (local $i i32) (local $n8 i32) (local $off i32)
+    (local $xp0 i32) (local $xp1 i32) (local $wp0 i32) (local $wp1 i32) (local $wp2 i32) (local $wp3 i32)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local $x0 v128) (local $x1 v128) (local $w v128)
+    (local $s0 v128) (local $s1 v128) (local $vws v128) (local $f0 v128) (local $f1 v128)
+    (local.set $n8 (i32.and (local.get $group) (i32.const -8)))
+    (block $groups_done (loop $group_next
+      (br_if $groups_done (i32.ge_u (local.get $g) (local.get $G)))
+      (local.set $off (i32.mul (local.get $g) (local.get $group)))
+      (local.set $xp0 (i32.add (local.get $xqp) (local.get $off)))
+      (local.set $xp1 (i32.add (local.get $xp0) (local.get $cols)))
+      (local.set $wp0 (i32.add (local.get $wqp) (local.get $off)))
+      (local.set $wp1 (i32.add (local.get $wp0) (local.get $cols)))
+      (local.set $wp2 (i32.add (local.get $wp1) (local.get $cols)))
+      (local.set $wp3 (i32.add (local.get $wp2) (local.get $cols)))
+      (local.set $a00 (v128.const i32x4 0 0 0 0)) (local.set $a01 (v128.const i32x4 0 0 0 0))
+      (local.set $a10 (v128.const i32x4 0 0 0 0)) (local.set $a11 (v128.const i32x4 0 0 0 0))
+      (local.set $a20 (v128.const i32x4 0 0 0 0)) (local.set $a21 (v128.const i32x4 0 0 0 0))
+      (local.set $a30 (v128.const i32x4 0 0 0 0)) (local.set $a31 (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (block $chunks_done (loop $chunk_next
+        (br_if $chunks_done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $x0 (v128.load8x8_s (i32.add (local.get $xp0) (local.get $i))))
+        (local.set $x1 (v128.load8x8_s (i32.add (local.get $xp1) (local.get $i))))
+        (local.set $w (v128.load8x8_s (i32.add (local.get $wp0) (local.get $i))))
+        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.dot_i16x8_s (local.get $w) (local.get $x0))))
+        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.dot_i16x8_s (local.get $w) (local.get $x1))))
+        (local.set $w (v128.load8x8_s (i32.add (local.get $wp1) (local.get $i))))
+        (local.set $a10 (i32x4.add (local.get $a10) (i32x4.dot_i16x8_s (local.get $w) (local.get $x0))))
+        (local.set $a11 (i32x4.add (local.get $a11) (i32x4.dot_i16x8_s (local.get $w) (local.get $x1))))
+        (local.set $w (v128.load8x8_s (i32.add (local.get $wp2) (local.get $i))))
+        (local.set $a20 (i32x4.add (local.get $a20) (i32x4.dot_i16x8_s (local.get $w) (local.get $x0))))
+        (local.set $a21 (i32x4.add (local.get $a21) (i32x4.dot_i16x8_s (local.get $w) (local.get $x1))))
+        (local.set $w (v128.load8x8_s (i32.add (local.get $wp3) (local.get $i))))
+        (local.set $a30 (i32x4.add (local.get $a30) (i32x4.dot_i16x8_s (local.get $w) (local.get $x0))))
+        (local.set $a31 (i32x4.add (local.get $a31) (i32x4.dot_i16x8_s (local.get $w) (local.get $x1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $chunk_next)))
+      ;; s = exact int32 group sums, lanes = rows o..o+3.
+      (local.set $s0 (call $hsum4_i32 (local.get $a00) (local.get $a10) (local.get $a20) (local.get $a30)))
+      (local.set $s1 (call $hsum4_i32 (local.get $a01) (local.get $a11) (local.get $a21) (local.get $a31)))
+      (if (i32.lt_u (local.get $n8) (local.get $group)) (then
+        (local.set $s0 (i32x4.add (local.get $s0) (call $tail4_i8
+          (i32.add (local.get $xp0) (local.get $n8)) (i32.add (local.get $wp0) (local.get $n8))
+          (local.get $cols) (i32.sub (local.get $group) (local.get $n8)))))
+        (local.set $s1 (i32x4.add (local.get $s1) (call $tail4_i8
+          (i32.add (local.get $xp1) (local.get $n8)) (i32.add (local.get $wp0) (local.get $n8))
+          (local.get $cols) (i32.sub (local.get $group) (local.get $n8)))))))
+      ;; acc += float32(xs*ws*float32(sum)), evaluated in that order per lane.
+      (local.set $vws (call $gather4_f32
+        (i32.add (local.get $wsp) (i32.shl (local.get $g) (i32.const 2)))
+        (i32.shl (local.get $G) (i32.const 2))))
+      (local.set $f0 (f32x4.add (local.get $f0) (f32x4.mul
+        (f32x4.mul (v128.load32_splat (i32.add (local.get $xsp) (i32.shl (local.get $g) (i32.const 2)))) (local.get $vws))
+        (f32x4.convert_i32x4_s (local.get $s0)))))
+      (local.set $f1 (f32x4.add (local.get $f1) (f32x4.mul
+        (f32x4.mul (v128.load32_splat (i32.add (local.get $xsp)
+          (i32.shl (i32.add (local.get $g) (local.get $G)) (i32.const 2)))) (local.get $vws))
+        (f32x4.convert_i32x4_s (local.get $s1)))))
+      (local.set $g (i32.add (local.get $g) (i32.const 1)))
+      (br $group_next)))
+    (v128.store (local.get $yp) (local.get $f0))
+    (v128.store (i32.add (local.get $yp) (local.get $ldy)) (local.get $f1)))
+
+  ;; q8_tile4x1 is q8_tile4x2 for the single token t.
+  (func $q8_tile4x1 (param $yp i32) (param $xqp i32) (param $xsp i32)
+                    (param $wqp i32) (param $wsp i32) (param $cols i32) (param $group i32) (param $G i32)
+    (local $g i32) (local $i i32) (local $n8 i32) (local $off i32)
+    (local $xp0 i32) (local $wp0 i32) (local $wp1 i32) (local $wp2 i32) (local $wp3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $x0 v128) (local $s0 v128) (local $f0 v128)
+    (local.set $n8 (i32.and (local.get $group) (i32.const -8)))
+    (block $groups_done (loop $group_next
+      (br_if $groups_done (i32.ge_u (local.get $g) (local.get $G)))
+      (local.set $off (i32.mul (local.get $g) (local.get $group)))
+      (local.set $xp0 (i32.add (local.get $xqp) (local.get $off)))
+      (local.set $wp0 (i32.add (local.get $wqp) (local.get $off)))
+      (local.set $wp1 (i32.add (local.get $wp0) (local.get $cols)))
+      (local.set $wp2 (i32.add (local.get $wp1) (local.get $cols)))
+      (local.set $wp3 (i32.add (local.get $wp2) (local.get $cols)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (block $chunks_done (loop $chunk_next
+        (br_if $chunks_done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $x0 (v128.load8x8_s (i32.add (local.get $xp0) (local.get $i))))
+        (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s
+          (v128.load8x8_s (i32.add (local.get $wp0) (local.get $i))) (local.get $x0))))
+        (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s
+          (v128.load8x8_s (i32.add (local.get $wp1) (local.get $i))) (local.get $x0))))
+        (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s
+          (v128.load8x8_s (i32.add (local.get $wp2) (local.get $i))) (local.get $x0))))
+        (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s
+          (v128.load8x8_s (i32.add (local.get $wp3) (local.get $i))) (local.get $x0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $chunk_next)))
+      (local.set $s0 (call $hsum4_i32 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+      (if (i32.lt_u (local.get $n8) (local.get $group)) (then
+        (local.set $s0 (i32x4.add (local.get $s0) (call $tail4_i8
+          (i32.add (local.get $xp0) (local.get $n8)) (i32.add (local.get $wp0) (local.get $n8))
+          (local.get $cols) (i32.sub (local.get $group) (local.get $n8)))))))
+      (local.set $f0 (f32x4.add (local.get $f0) (f32x4.mul
+        (f32x4.mul
+          (v128.load32_splat (i32.add (local.get $xsp) (i32.shl (local.get $g) (i32.const 2))))
+          (call $gather4_f32 (i32.add (local.get $wsp) (i32.shl (local.get $g) (i32.const 2)))
+                             (i32.shl (local.get $G) (i32.const 2))))
+        (f32x4.convert_i32x4_s (local.get $s0)))))
+      (local.set $g (i32.add (local.get $g) (i32.const 1)))
+      (br $group_next)))
+    (v128.store (local.get $yp) (local.get $f0)))
+
+  ;; q8_tile1x1 computes the single output y[t*rows+o].
+  (func $q8_tile1x1 (param $yp i32) (param $xqp i32) (param $xsp i32)
+                    (param $wqp i32) (param $wsp i32) (param $group i32) (param $G i32)
+    (local $g i32) (local $i i32) (local $n8 i32) (local $off i32)
+    (local $a v128) (local $s i32) (local $f f32)
+    (local.set $n8 (i32.and (local.get $group) (i32.const -8)))
+    (block $groups_done (loop $group_next
+      (br_if $groups_done (i32.ge_u (local.get $g) (local.get $G)))
+      (local.set $off (i32.mul (local.get $g) (local.get $group)))
+      (local.set $a (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (block $chunks_done (loop $chunk_next
+        (br_if $chunks_done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $a (i32x4.add (local.get $a) (i32x4.dot_i16x8_s
+          (v128.load8x8_s (i32.add (i32.add (local.get $wqp) (local.get $off)) (local.get $i)))
+          (v128.load8x8_s (i32.add (i32.add (local.get $xqp) (local.get $off)) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $chunk_next)))
+      (local.set $s (i32.add (call $hsum_i32 (local.get $a))
+        (call $dot_i8 (i32.add (i32.add (local.get $xqp) (local.get $off)) (local.get $n8))
+                      (i32.add (i32.add (local.get $wqp) (local.get $off)) (local.get $n8))
+                      (i32.sub (local.get $group) (local.get $n8)))))
+      (local.set $f (f32.add (local.get $f) (f32.mul
+        (f32.mul (f32.load (i32.add (local.get $xsp) (i32.shl (local.get $g) (i32.const 2))))
+                 (f32.load (i32.add (local.get $wsp) (i32.shl (local.get $g) (i32.const 2)))))
+        (f32.convert_i32_s (local.get $s)))))
+      (local.set $g (i32.add (local.get $g) (i32.const 1)))
+      (br $group_next)))
+    (f32.store (local.get $yp) (local.get $f)))
+
+  ;; matmul_q8 is quant.matMulQ8Generic: for t < T and r0 <= o < r1, G = cols/group,
+  ;;   y[t*rows+o] = Σ_g xs[t*G+g]*ws[o*G+g]*Σ_{i<group} xq[t*cols+g*group+i]*wq[o*cols+g*group+i]
+  ;; Reads xq[:T*cols], xs[:T*G], wq[r0*cols:r1*cols], ws[r0*G:r1*G];
+  ;; writes y[t*rows+o] only. group > 0.
+  (func (export "matmul_q8") (param $y i32) (param $xq i32) (param $xs i32) (param $wq i32) (param $ws i32)
+        (param $T i32) (param $rows i32) (param $cols i32) (param $group i32) (param $r0 i32) (param $r1 i32)
+    (local $G i32) (local $o i32) (local $t i32) (local $ldy i32)
+    (local.set $G (i32.div_u (local.get $cols) (local.get $group)))
+    (local.set $ldy (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $o (local.get $r0))
+    (block $rows4_done (loop $rows4_next
+      (br_if $rows4_done (i32.gt_u (i32.add (local.get $o) (i32.const 4)) (local.get $r1)))
+      (local.set $t (i32.const 0))
+      (block $tok2_done (loop $tok2_next
+        (br_if $tok2_done (i32.gt_u (i32.add (local.get $t) (i32.const 2)) (local.get $T)))
+        (call $q8_tile4x2
+          (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $t) (local.get $rows)) (local.get $o)) (i32.const 2)))
+          (local.get $ldy)
+          (i32.add (local.get $xq) (i32.mul (local.get $t) (local.get $cols)))
+          (i32.add (local.get $xs) (i32.shl (i32.mul (local.get $t) (local.get $G)) (i32.const 2)))
+          (i32.add (local.get $wq) (i32.mul (local.get $o) (local.get $cols)))
+          (i32.add (local.get $ws) (i32.shl (i32.mul (local.get $o) (local.get $G)) (i32.const 2)))
+          (local.get $cols) (local.get $group) (local.get $G))
+        (local.set $t (i32.add (local.get $t) (i32.const 2)))
+        (br $tok2_next)))
+      (if (i32.lt_u (local.get $t) (local.get $T)) (then
+        (call $q8_tile4x1
+          (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $t) (local.get $rows)) (local.get $o)) (i32.const 2)))
+          (i32.add (local.get $xq) (i32.mul (local.get $t) (local.get $cols)))
+          (i32.add (local.get $xs) (i32.shl (i32.mul (local.get $t) (local.get $G)) (i32.const 2)))
+          (i32.add (local.get $wq) (i32.mul (local.get $o) (local.get $cols)))
+          (i32.add (local.get $ws) (i32.shl (i32.mul (local.get $o) (local.get $G)) (i32.const 2)))
+          (local.get $cols) (local.get $group) (local.get $G))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $rows4_next)))
+    (block $rows_done (loop $row_next
+      (br_if $rows_done (i32.ge_u (local.get $o) (local.get $r1)))
+      (local.set $t (i32.const 0))
+      (block $tok_done (loop $tok_next
+        (br_if $tok_done (i32.ge_u (local.get $t) (local.get $T)))
+        (call $q8_tile1x1
+          (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $t) (local.get $rows)) (local.get $o)) (i32.const 2)))
+          (i32.add (local.get $xq) (i32.mul (local.get $t) (local.get $cols)))
+          (i32.add (local.get $xs) (i32.shl (i32.mul (local.get $t) (local.get $G)) (i32.const 2)))
+          (i32.add (local.get $wq) (i32.mul (local.get $o) (local.get $cols)))
+          (i32.add (local.get $ws) (i32.shl (i32.mul (local.get $o) (local.get $G)) (i32.const 2)))
+          (local.get $group) (local.get $G))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tok_next)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $row_next))))
+
+  ;; --------------------------------------------------------- float32 matmul
+
+  ;; f32_tile4x2 computes, for j < 4 and u < 2,
+  ;;   y[u*ldy + j] = scale * Σ_{i<n} x[u*ldx + i] * w[j*ldw + i]
+  ;; with y, x, w byte addresses and ldy, ldx, ldw byte strides.
+  (func $f32_tile4x2 (param $y i32) (param $ldy i32) (param $x i32) (param $ldx i32)
+                     (param $w i32) (param $ldw i32) (param $n i32) (param $scale f32)
+    (local $i i32) (local $n4 i32) (local $xp1 i32) (local $wp1 i32) (local $wp2 i32) (local $wp3 i32)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local $x0 v128) (local $x1 v128) (local $wv v128) (local $s0 v128) (local $s1 v128)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $xp1 (i32.add (local.get $x) (local.get $ldx)))
+    (local.set $wp1 (i32.add (local.get $w) (local.get $ldw)))
+    (local.set $wp2 (i32.add (local.get $wp1) (local.get $ldw)))
+    (local.set $wp3 (i32.add (local.get $wp2) (local.get $ldw)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $x0 (v128.load (i32.add (local.get $x) (local.get $i))))
+      (local.set $x1 (v128.load (i32.add (local.get $xp1) (local.get $i))))
+      (local.set $wv (v128.load (i32.add (local.get $w) (local.get $i))))
+      (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $wv) (local.get $x0))))
+      (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $wv) (local.get $x1))))
+      (local.set $wv (v128.load (i32.add (local.get $wp1) (local.get $i))))
+      (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $wv) (local.get $x0))))
+      (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $wv) (local.get $x1))))
+      (local.set $wv (v128.load (i32.add (local.get $wp2) (local.get $i))))
+      (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (local.get $wv) (local.get $x0))))
+      (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $wv) (local.get $x1))))
+      (local.set $wv (v128.load (i32.add (local.get $wp3) (local.get $i))))
+      (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (local.get $wv) (local.get $x0))))
+      (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (local.get $wv) (local.get $x1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (local.set $s0 (call $hsum4_f32 (local.get $a00) (local.get $a10) (local.get $a20) (local.get $a30)))
+    (local.set $s1 (call $hsum4_f32 (local.get $a01) (local.get $a11) (local.get $a21) (local.get $a31)))
+    (if (i32.lt_u (local.get $n4) (i32.shl (local.get $n) (i32.const 2))) (then
+      (local.set $s0 (f32x4.add (local.get $s0) (call $tail4_f32
+        (i32.add (local.get $x) (local.get $n4)) (i32.add (local.get $w) (local.get $n4))
+        (local.get $ldw) (i32.and (local.get $n) (i32.const 3)))))
+      (local.set $s1 (f32x4.add (local.get $s1) (call $tail4_f32
+        (i32.add (local.get $xp1) (local.get $n4)) (i32.add (local.get $w) (local.get $n4))
+        (local.get $ldw) (i32.and (local.get $n) (i32.const 3)))))))
+    (v128.store (local.get $y) (f32x4.mul (local.get $s0) (f32x4.splat (local.get $scale))))
+    (v128.store (i32.add (local.get $y) (local.get $ldy)) (f32x4.mul (local.get $s1) (f32x4.splat (local.get $scale)))))
+
+  ;; f32_tile4x1 is f32_tile4x2 for one row of x.
+  (func $f32_tile4x1 (param $y i32) (param $x i32) (param $w i32) (param $ldw i32) (param $n i32) (param $scale f32)
+    (local $i i32) (local $n4 i32) (local $wp1 i32) (local $wp2 i32) (local $wp3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $x0 v128) (local $s0 v128)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $wp1 (i32.add (local.get $w) (local.get $ldw)))
+    (local.set $wp2 (i32.add (local.get $wp1) (local.get $ldw)))
+    (local.set $wp3 (i32.add (local.get $wp2) (local.get $ldw)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $x0 (v128.load (i32.add (local.get $x) (local.get $i))))
+      (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (i32.add (local.get $w) (local.get $i))) (local.get $x0))))
+      (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (i32.add (local.get $wp1) (local.get $i))) (local.get $x0))))
+      (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (i32.add (local.get $wp2) (local.get $i))) (local.get $x0))))
+      (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (i32.add (local.get $wp3) (local.get $i))) (local.get $x0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (local.set $s0 (call $hsum4_f32 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+    (if (i32.lt_u (local.get $n4) (i32.shl (local.get $n) (i32.const 2))) (then
+      (local.set $s0 (f32x4.add (local.get $s0) (call $tail4_f32
+        (i32.add (local.get $x) (local.get $n4)) (i32.add (local.get $w) (local.get $n4))
+        (local.get $ldw) (i32.and (local.get $n) (i32.const 3)))))))
+    (v128.store (local.get $y) (f32x4.mul (local.get $s0) (f32x4.splat (local.get $scale)))))
+
+  ;; f32_dot is Σ_{i<n} a[i]*b[i] with four vector accumulators.
+  (func $f32_dot (param $a i32) (param $b i32) (param $n i32) (result f32)
+    (local $i i32) (local $n16 i32) (local $n4 i32) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $n16 (i32.shl (i32.and (local.get $n) (i32.const -16)) (i32.const 2)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done16 (loop $next16
+      (br_if $done16 (i32.ge_u (local.get $i) (local.get $n16)))
+      (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul
+        (v128.load (i32.add (local.get $a) (local.get $i))) (v128.load (i32.add (local.get $b) (local.get $i))))))
+      (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul
+        (v128.load offset=16 (i32.add (local.get $a) (local.get $i))) (v128.load offset=16 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul
+        (v128.load offset=32 (i32.add (local.get $a) (local.get $i))) (v128.load offset=32 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul
+        (v128.load offset=48 (i32.add (local.get $a) (local.get $i))) (v128.load offset=48 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 64)))
+      (br $next16)))
+    (block $done4 (loop $next4
+      (br_if $done4 (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul
+        (v128.load (i32.add (local.get $a) (local.get $i))) (v128.load (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next4)))
+    (f32.add
+      (call $hsum_f32 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+      (call $dot_f32_scalar (i32.add (local.get $a) (local.get $n4)) (i32.add (local.get $b) (local.get $n4))
+                            (i32.and (local.get $n) (i32.const 3)))))
+
+  ;; f32_gemm computes, for u < T and o < rows,
+  ;;   y[u*ldy + o] = scale * Σ_{i<n} x[u*ldx + i] * w[o*ldw + i]
+  ;; with byte addresses and byte strides.
+  (func $f32_gemm (param $y i32) (param $ldy i32) (param $x i32) (param $ldx i32)
+                  (param $w i32) (param $ldw i32) (param $n i32) (param $T i32) (param $rows i32) (param $scale f32)
+    (local $o i32) (local $t i32)
+    (block $rows4_done (loop $rows4_next
+      (br_if $rows4_done (i32.gt_u (i32.add (local.get $o) (i32.const 4)) (local.get $rows)))
+      (local.set $t (i32.const 0))
+      (block $tok2_done (loop $tok2_next
+        (br_if $tok2_done (i32.gt_u (i32.add (local.get $t) (i32.const 2)) (local.get $T)))
+        (call $f32_tile4x2
+          (i32.add (local.get $y) (i32.add (i32.mul (local.get $t) (local.get $ldy)) (i32.shl (local.get $o) (i32.const 2))))
+          (local.get $ldy)
+          (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $ldx))) (local.get $ldx)
+          (i32.add (local.get $w) (i32.mul (local.get $o) (local.get $ldw))) (local.get $ldw)
+          (local.get $n) (local.get $scale))
+        (local.set $t (i32.add (local.get $t) (i32.const 2)))
+        (br $tok2_next)))
+      (if (i32.lt_u (local.get $t) (local.get $T)) (then
+        (call $f32_tile4x1
+          (i32.add (local.get $y) (i32.add (i32.mul (local.get $t) (local.get $ldy)) (i32.shl (local.get $o) (i32.const 2))))
+          (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $ldx)))
+          (i32.add (local.get $w) (i32.mul (local.get $o) (local.get $ldw))) (local.get $ldw)
+          (local.get $n) (local.get $scale))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $rows4_next)))
+    (block $rows_done (loop $row_next
+      (br_if $rows_done (i32.ge_u (local.get $o) (local.get $rows)))
+      (local.set $t (i32.const 0))
+      (block $tok_done (loop $tok_next
+        (br_if $tok_done (i32.ge_u (local.get $t) (local.get $T)))
+        (f32.store
+          (i32.add (local.get $y) (i32.add (i32.mul (local.get $t) (local.get $ldy)) (i32.shl (local.get $o) (i32.const 2))))
+          (f32.mul (local.get $scale) (call $f32_dot
+            (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $ldx)))
+            (i32.add (local.get $w) (i32.mul (local.get $o) (local.get $ldw)))
+            (local.get $n))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tok_next)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $row_next))))
+
+  ;; matmul_f32 is quant.matMulF32Generic: for t < T and r0 <= o < r1,
+  ;;   y[t*rows+o] = Σ_i x[t*cols+i] * w[o*cols+i]
+  (func (export "matmul_f32") (param $y i32) (param $x i32) (param $w i32)
+        (param $T i32) (param $rows i32) (param $cols i32) (param $r0 i32) (param $r1 i32)
+    (call $f32_gemm
+      (i32.add (local.get $y) (i32.shl (local.get $r0) (i32.const 2))) (i32.shl (local.get $rows) (i32.const 2))
+      (local.get $x) (i32.shl (local.get $cols) (i32.const 2))
+      (i32.add (local.get $w) (i32.shl (i32.mul (local.get $r0) (local.get $cols)) (i32.const 2)))
+      (i32.shl (local.get $cols) (i32.const 2))
+      (local.get $cols) (local.get $T) (i32.sub (local.get $r1) (local.get $r0)) (f32.const 1)))
+
+  ;; dot_f32 is Σ_{i<n} a[i]*b[i].
+  (func (export "dot_f32") (param $a i32) (param $b i32) (param $n i32) (result f32)
+    (call $f32_dot (local.get $a) (local.get $b) (local.get $n)))
+
+  ;; axpy_f32 is y[i] += a*x[i] for i < n.
+  (func (export "axpy_f32") (param $a f32) (param $x i32) (param $y i32) (param $n i32)
+    (local $i i32) (local $n4 i32) (local $va v128)
+    (local.set $va (f32x4.splat (local.get $a)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+      (v128.store (i32.add (local.get $y) (local.get $i)) (f32x4.add
+        (v128.load (i32.add (local.get $y) (local.get $i)))
+        (f32x4.mul (local.get $va) (v128.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $done1 (loop $next1
+      (br_if $done1 (i32.ge_u (local.get $i) (local.get $n)))
+      (f32.store (i32.add (local.get $y) (local.get $i)) (f32.add
+        (f32.load (i32.add (local.get $y) (local.get $i)))
+        (f32.mul (local.get $a) (f32.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next1))))
+
+  ;; ------------------------------------------------ activation quantisation
+
+;; round4_i32 is round(v) per lane, ties away from zero, clamped to
+  ;; [-127, 127], as int32; NaN gives 0. trunc(v) and v - trunc(v) are
+  ;; exact. The rounded value is a whole number below 2^22 or infinite
+  ;; (quantize never produces anything else), so adding 1.5·2^23 leaves it in
+  ;; the low bits of the float: cheaper in V8 than i32x4.trunc_sat_f32x4_s,
+  ;; and ±inf come out beyond ±127, which the integer clamp fixes.
+  (func $round4_i32 (param $v v128) (result v128)
+    (local $t v128)
+    (local.set $t (f32x4.trunc (local.get $v)))
+    (local.set $t (f32x4.add (local.get $t) (v128.and
+      (f32x4.ge (f32x4.abs (f32x4.sub (local.get $v) (local.get $t))) (v128.const f32x4 0.5 0.5 0.5 0.5))
+      (v128.or (v128.and (local.get $v) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+               (v128.const f32x4 1 1 1 1)))))
+    (i32x4.max_s (i32x4.min_s
+      (v128.and
+        (i32x4.sub (f32x4.add (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912))
+                   (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000))
+        (f32x4.eq (local.get $v) (local.get $v)))
+      (v128.const i32x4 127 127 127 127))
+      (v128.const i32x4 -127 -127 -127 -127)))
+
+  ;; round_i32 is round4_i32 for one value.
+  (func $round_i32 (param $v f32) (result i32)
+    (i32x4.extract_lane 0 (call $round4_i32 (f32x4.splat (local.get $v)))))
+
+  ;; quantize is quant.quantizeActivationsGeneric over n values of x:
+  ;; for each group g < n/group, scale = max|x|/127, inv = 1/scale,
+  ;; q = round(x*inv) with ties away from zero (all zero when max|x| = 0).
+  ;; max|x| is taken as the unsigned maximum of the bit patterns with the
+  ;; sign cleared: for non-negative floats that order is the float order,
+  ;; and a NaN, larger than any other pattern, wins as it does in Go's max.
+  (func (export "quantize") (param $q i32) (param $scales i32) (param $x i32) (param $n i32) (param $group i32)
+    (local $g i32) (local $groups i32) (local $xp i32) (local $qp i32) (local $i i32)
+    (local $n4 i32) (local $vmax v128) (local $amax f32) (local $scale f32) (local $inv f32) (local $vinv v128)
+    (local $v v128) (local $t v128) (local $half v128) (local $signbit v128) (local $one v128)
+    (local $magic v128) (local $c127 v128) (local $cm127 v128)
+    (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $signbit (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $magic (v128.const f32x4 12582912 12582912 12582912 12582912))
+    (local.set $c127 (v128.const i32x4 127 127 127 127))
+    (local.set $cm127 (v128.const i32x4 -127 -127 -127 -127))
+    (local.set $groups (i32.div_u (local.get $n) (local.get $group)))
+    (local.set $n4 (i32.and (local.get $group) (i32.const -4)))
+    (block $groups_done (loop $group_next
+      (br_if $groups_done (i32.ge_u (local.get $g) (local.get $groups)))
+      (local.set $xp (i32.add (local.get $x) (i32.shl (i32.mul (local.get $g) (local.get $group)) (i32.const 2))))
+      (local.set $qp (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $group))))
+      (local.set $vmax (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (block $max_done (loop $max_next
+        (br_if $max_done (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $vmax (i32x4.max_u (local.get $vmax) (v128.and
+          (v128.load (i32.add (local.get $xp) (i32.shl (local.get $i) (i32.const 2))))
+          (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $max_next)))
+      (block $tmax_done (loop $tmax_next
+        (br_if $tmax_done (i32.ge_u (local.get $i) (local.get $group)))
+        (local.set $vmax (i32x4.max_u (local.get $vmax) (v128.and
+          (v128.load32_splat (i32.add (local.get $xp) (i32.shl (local.get $i) (i32.const 2))))
+          (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tmax_next)))
+      (local.set $vmax (i32x4.max_u (local.get $vmax)
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vmax) (local.get $vmax))))
+      (local.set $vmax (i32x4.max_u (local.get $vmax)
+        (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $vmax) (local.get $vmax))))
+      (local.set $amax (f32x4.extract_lane 0 (local.get $vmax)))
+      (if (i32.eqz (i32x4.extract_lane 0 (local.get $vmax)))
+        (then
+          (f32.store (i32.add (local.get $scales) (i32.shl (local.get $g) (i32.const 2))) (f32.const 0))
+          (memory.fill (local.get $qp) (i32.const 0) (local.get $group)))
+        (else
+          (local.set $scale (f32.div (local.get $amax) (f32.const 127)))
+          (local.set $inv (f32.div (f32.const 1) (local.get $scale)))
+          (local.set $vinv (f32x4.splat (local.get $inv)))
+          (f32.store (i32.add (local.get $scales) (i32.shl (local.get $g) (i32.const 2))) (local.get $scale))
+;; 4 values a step, round4_i32 written out (V8 does not inline wasm
+          ;; calls, and the call cost more than the rounding).
+          (local.set $i (i32.const 0))
+          (block $q4_done (loop $q4_next
+            (br_if $q4_done (i32.ge_u (local.get $i) (local.get $n4)))
+            (local.set $v (f32x4.mul (local.get $vinv)
+              (v128.load (i32.add (local.get $xp) (i32.shl (local.get $i) (i32.const 2))))))
+            (local.set $t (f32x4.trunc (local.get $v)))
+            (local.set $t (f32x4.add (local.get $t) (v128.and
+              (f32x4.ge (f32x4.abs (f32x4.sub (local.get $v) (local.get $t))) (local.get $half))
+              (v128.or (v128.and (local.get $v) (local.get $signbit)) (local.get $one)))))
+            (local.set $t (i32x4.max_s (i32x4.min_s
+              (v128.and (i32x4.sub (f32x4.add (local.get $t) (local.get $magic)) (local.get $magic))
+                        (f32x4.eq (local.get $v) (local.get $v)))
+              (local.get $c127)) (local.get $cm127)))
+            (local.set $t (i16x8.narrow_i32x4_s (local.get $t) (local.get $t)))
+            (v128.store32_lane 0 (i32.add (local.get $qp) (local.get $i)) (i8x16.narrow_i16x8_s (local.get $t) (local.get $t)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $q4_next)))
+          (block $q1_done (loop $q1_next
+            (br_if $q1_done (i32.ge_u (local.get $i) (local.get $group)))
+            (i32.store8 (i32.add (local.get $qp) (local.get $i)) (call $round_i32 (f32.mul (local.get $inv)
+              (f32.load (i32.add (local.get $xp) (i32.shl (local.get $i) (i32.const 2)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $q1_next)))))
+      (local.set $g (i32.add (local.get $g) (i32.const 1)))
+      (br $group_next))))
+
+  ;; ------------------------------------------------------------- attention
+
+  ;; softmax normalises the n floats at p in place: e^(x - max) / Σ.
+  (func $softmax (param $p i32) (param $n i32)
+    (local $i i32) (local $n4 i32) (local $nb i32) (local $vm v128) (local $vs v128) (local $e v128)
+    (local $mx f32) (local $sum f32) (local $es f32) (local $inv v128)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vm (v128.load32_splat (local.get $p)))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $vm (f32x4.max (local.get $vm) (v128.load (i32.add (local.get $p) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l1)))
+    (local.set $mx (call $hmax_f32 (local.get $vm)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $nb)))
+      (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $p) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2)))
+    (local.set $vm (f32x4.splat (local.get $mx)))
+    (local.set $i (i32.const 0))
+    (block $d3 (loop $l3
+      (br_if $d3 (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $e (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $vm))))
+      (v128.store (i32.add (local.get $p) (local.get $i)) (local.get $e))
+      (local.set $vs (f32x4.add (local.get $vs) (local.get $e)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l3)))
+    (local.set $sum (call $hsum_f32 (local.get $vs)))
+    (block $d4 (loop $l4
+      (br_if $d4 (i32.ge_u (local.get $i) (local.get $nb)))
+      (local.set $es (f32x4.extract_lane 0 (call $exp4
+        (f32x4.splat (f32.sub (f32.load (i32.add (local.get $p) (local.get $i))) (local.get $mx))))))
+      (f32.store (i32.add (local.get $p) (local.get $i)) (local.get $es))
+      (local.set $sum (f32.add (local.get $sum) (local.get $es)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l4)))
+    (local.set $inv (f32x4.splat (f32.div (f32.const 1) (local.get $sum))))
+    (local.set $i (i32.const 0))
+    (block $d5 (loop $l5
+      (br_if $d5 (i32.ge_u (local.get $i) (local.get $n4)))
+      (v128.store (i32.add (local.get $p) (local.get $i))
+        (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $inv)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l5)))
+    (block $d6 (loop $l6
+      (br_if $d6 (i32.ge_u (local.get $i) (local.get $nb)))
+      (f32.store (i32.add (local.get $p) (local.get $i))
+        (f32.mul (f32.load (i32.add (local.get $p) (local.get $i))) (f32x4.extract_lane 0 (local.get $inv))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l6))))
+
+  ;; weigh2 computes, for the queries u < 2 and columns j < hd,
+  ;;   out[u*ldo + j] = Σ_{p<T} s[u*T + p] * v[p*ldv + j]
+  ;; accumulating in p order (out, s, v byte addresses; ldo, ldv byte strides).
+  (func $weigh2 (param $out i32) (param $ldo i32) (param $s i32) (param $T i32)
+                (param $v i32) (param $ldv i32) (param $hd i32)
+    (local $c i32) (local $p i32) (local $vp i32) (local $s1 i32) (local $hdb i32) (local $w0 v128) (local $w1 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $f0 f32) (local $f1 f32)
+    (local.set $s1 (i32.add (local.get $s) (i32.shl (local.get $T) (i32.const 2))))
+    (local.set $hdb (i32.shl (local.get $hd) (i32.const 2)))
+    ;; 16 columns at a time.
+    (block $c16_done (loop $c16_next
+      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $hdb)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $b0 (v128.const i32x4 0 0 0 0)) (local.set $b1 (v128.const i32x4 0 0 0 0))
+      (local.set $b2 (v128.const i32x4 0 0 0 0)) (local.set $b3 (v128.const i32x4 0 0 0 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p_done (loop $p_next
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $w0 (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))))
+        (local.set $w1 (v128.load32_splat (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w0) (v128.load (local.get $vp)))))
+        (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $w1) (v128.load (local.get $vp)))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w0) (v128.load offset=16 (local.get $vp)))))
+        (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $w1) (v128.load offset=16 (local.get $vp)))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w0) (v128.load offset=32 (local.get $vp)))))
+        (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $w1) (v128.load offset=32 (local.get $vp)))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w0) (v128.load offset=48 (local.get $vp)))))
+        (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $w1) (v128.load offset=48 (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_next)))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
+      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $a1))
+      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (local.get $a2))
+      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (local.get $a3))
+      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b0))
+      (v128.store offset=16 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b1))
+      (v128.store offset=32 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b2))
+      (v128.store offset=48 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b3))
+      (local.set $c (i32.add (local.get $c) (i32.const 64)))
+      (br $c16_next)))
+    ;; 4 columns at a time.
+    (block $c4_done (loop $c4_next
+      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $hdb)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $b0 (v128.const i32x4 0 0 0 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p4_done (loop $p4_next
+        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+          (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
+        (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul
+          (v128.load32_splat (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p4_next)))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
+      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b0))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (br $c4_next)))
+    ;; the last columns one by one.
+    (block $c1_done (loop $c1_next
+      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $hdb)))
+      (local.set $f0 (f32.const 0)) (local.set $f1 (f32.const 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p1_done (loop $p1_next
+        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $f0 (f32.add (local.get $f0) (f32.mul
+          (f32.load (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (f32.load (local.get $vp)))))
+        (local.set $f1 (f32.add (local.get $f1) (f32.mul
+          (f32.load (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))) (f32.load (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p1_next)))
+      (f32.store (i32.add (local.get $out) (local.get $c)) (local.get $f0))
+      (f32.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $f1))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $c1_next))))
+
+  ;; weigh1 is weigh2 for one query.
+  (func $weigh1 (param $out i32) (param $s i32) (param $T i32) (param $v i32) (param $ldv i32) (param $hd i32)
+    (local $c i32) (local $p i32) (local $vp i32) (local $hdb i32) (local $w0 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $f0 f32)
+    (local.set $hdb (i32.shl (local.get $hd) (i32.const 2)))
+    (block $c16_done (loop $c16_next
+      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $hdb)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p_done (loop $p_next
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $w0 (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w0) (v128.load (local.get $vp)))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w0) (v128.load offset=16 (local.get $vp)))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w0) (v128.load offset=32 (local.get $vp)))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w0) (v128.load offset=48 (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_next)))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
+      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $a1))
+      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (local.get $a2))
+      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (local.get $a3))
+      (local.set $c (i32.add (local.get $c) (i32.const 64)))
+      (br $c16_next)))
+    (block $c4_done (loop $c4_next
+      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $hdb)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p4_done (loop $p4_next
+        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+          (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p4_next)))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (br $c4_next)))
+    (block $c1_done (loop $c1_next
+      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $hdb)))
+      (local.set $f0 (f32.const 0))
+      (local.set $vp (i32.add (local.get $v) (local.get $c)))
+      (local.set $p (i32.const 0))
+      (block $p1_done (loop $p1_next
+        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $T)))
+        (local.set $f0 (f32.add (local.get $f0) (f32.mul
+          (f32.load (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (f32.load (local.get $vp)))))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p1_next)))
+      (f32.store (i32.add (local.get $out) (local.get $c)) (local.get $f0))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $c1_next))))
+
+  ;; attention is quant.attentionGeneric: for each query u < nq (row u*ldq of q),
+  ;;   s[p] = scale * Σ_{i<hd} q[u*ldq+i] * k[p*ldkv+i]   for p < T
+  ;;   s = softmax(s)
+  ;;   out[u*ldo+j] = Σ_p s[p] * v[p*ldkv+j]             for j < hd
+  ;; Queries go two at a time; scores holds min(nq, 2)*T floats of scratch.
+  (func (export "attention") (param $out i32) (param $ldo i32) (param $q i32) (param $ldq i32)
+        (param $k i32) (param $v i32) (param $ldkv i32) (param $scores i32)
+        (param $nq i32) (param $T i32) (param $hd i32) (param $scale f32)
+    (local $u i32) (local $m i32) (local $ldob i32) (local $ldqb i32) (local $ldkvb i32) (local $Tb i32)
+    (local.set $ldob (i32.shl (local.get $ldo) (i32.const 2)))
+    (local.set $ldqb (i32.shl (local.get $ldq) (i32.const 2)))
+    (local.set $ldkvb (i32.shl (local.get $ldkv) (i32.const 2)))
+    (local.set $Tb (i32.shl (local.get $T) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $u) (local.get $nq)))
+      (local.set $m (select (i32.const 2) (i32.const 1)
+        (i32.ge_u (i32.sub (local.get $nq) (local.get $u)) (i32.const 2))))
+      ;; scores (m, T) = scale * q_u · kᵀ: keys are the rows, queries the tokens.
+      (call $f32_gemm (local.get $scores) (local.get $Tb)
+        (i32.add (local.get $q) (i32.mul (local.get $u) (local.get $ldqb))) (local.get $ldqb)
+        (local.get $k) (local.get $ldkvb) (local.get $hd) (local.get $m) (local.get $T) (local.get $scale))
+      (call $softmax (local.get $scores) (local.get $T))
+      (if (i32.eq (local.get $m) (i32.const 2))
+        (then
+          (call $softmax (i32.add (local.get $scores) (local.get $Tb)) (local.get $T))
+          (call $weigh2 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob))) (local.get $ldob)
+            (local.get $scores) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd)))
+        (else
+          (call $weigh1 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob)))
+            (local.get $scores) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd))))
+      (local.set $u (i32.add (local.get $u) (local.get $m)))
+      (br $next))))
+
+  ;; --------------------------------------------------------- normalisation
+
+  ;; rmsnorm is quant.rmsNormGeneric over rows of d values:
+  ;;   out[r*d+i] = w[i] * (x[r*d+i] * inv), inv = float32(1/sqrt(Σ x²/d + eps)),
+  ;; the sum of squares in float64.
+  (func (export "rmsnorm") (param $out i32) (param $x i32) (param $w i32) (param $d i32) (param $rows i32) (param $eps f64)
+    (local $r i32) (local $i i32) (local $xp i32) (local $op i32) (local $db i32) (local $d4 i32)
+    (local $v v128) (local $s0 v128) (local $s1 v128) (local $ss f64) (local $e f64) (local $inv f32) (local $vinv v128)
+    (local.set $db (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $d4 (i32.shl (i32.and (local.get $d) (i32.const -4)) (i32.const 2)))
+    (block $rows_done (loop $row_next
+      (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $xp (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $db))))
+      (local.set $op (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $db))))
+      (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $i) (local.get $d4)))
+        (local.set $v (v128.load (i32.add (local.get $xp) (local.get $i))))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul
+          (f64x2.promote_low_f32x4 (local.get $v)) (f64x2.promote_low_f32x4 (local.get $v)))))
+        (local.set $v (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul
+          (f64x2.promote_low_f32x4 (local.get $v)) (f64x2.promote_low_f32x4 (local.get $v)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l1)))
+      (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
+      (local.set $ss (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $i) (local.get $db)))
+        (local.set $e (f64.promote_f32 (f32.load (i32.add (local.get $xp) (local.get $i)))))
+        (local.set $ss (f64.add (local.get $ss) (f64.mul (local.get $e) (local.get $e))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l2)))
+      (local.set $inv (f32.demote_f64 (f64.div (f64.const 1)
+        (f64.sqrt (f64.add (f64.div (local.get $ss) (f64.convert_i32_u (local.get $d))) (local.get $eps))))))
+      (local.set $vinv (f32x4.splat (local.get $inv)))
+      (local.set $i (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $i) (local.get $d4)))
+        (v128.store (i32.add (local.get $op) (local.get $i)) (f32x4.mul
+          (v128.load (i32.add (local.get $w) (local.get $i)))
+          (f32x4.mul (v128.load (i32.add (local.get $xp) (local.get $i))) (local.get $vinv))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l3)))
+      (block $d4 (loop $l4
+        (br_if $d4 (i32.ge_u (local.get $i) (local.get $db)))
+        (f32.store (i32.add (local.get $op) (local.get $i)) (f32.mul
+          (f32.load (i32.add (local.get $w) (local.get $i)))
+          (f32.mul (f32.load (i32.add (local.get $xp) (local.get $i))) (local.get $inv))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $row_next))))
+
+  ;; silu_mul is quant.siluMulGeneric: gate[i] = gate[i] / (1 + e^-gate[i]) * up[i], i < n.
+  (func (export "silu_mul") (param $gate i32) (param $up i32) (param $n i32)
+    (local $i i32) (local $nb i32) (local $n4 i32) (local $g v128)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $g (v128.load (i32.add (local.get $gate) (local.get $i))))
+      (v128.store (i32.add (local.get $gate) (local.get $i)) (f32x4.mul
+        (f32x4.div (local.get $g) (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (local.get $g)))))
+        (v128.load (i32.add (local.get $up) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l1)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $nb)))
+      (local.set $g (v128.load32_splat (i32.add (local.get $gate) (local.get $i))))
+      (f32.store (i32.add (local.get $gate) (local.get $i)) (f32x4.extract_lane 0 (f32x4.mul
+        (f32x4.div (local.get $g) (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (local.get $g)))))
+        (v128.load32_splat (i32.add (local.get $up) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2))))
+)

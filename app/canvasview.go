@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -27,9 +28,13 @@ func (c *canvasView) Render() app.UI {
 			app.P().Text(fmt.Sprintf("Press Generate: the prompt and %d masks appear here, and each step unmasks some of them.", c.Planned)),
 		)
 	}
+	// One handler on the canvas serves every cell (event delegation), so a
+	// step's update touches only the cells that changed.
 	return app.Div().Class("canvas").DataSet("testid", "canvas").TabIndex(0).Role("group").
 		Aria("label", "Canvas, one cell per token. Arrow keys move the inspector, Escape closes it.").
 		OnKeyDown(c.onKey).
+		OnClick(c.onPointer).
+		OnMouseOver(c.onPointer).
 		Body(app.Range(c.Cells).Slice(func(i int) app.UI { return c.renderCell(c.Cells[i]) }))
 }
 
@@ -52,6 +57,17 @@ func (c *canvasView) onKey(ctx app.Context, e app.Event) {
 	}
 	e.PreventDefault()
 	ctx.NewActionWithValue(actInspect, min(max(sel, 0), len(c.Cells)-1))
+}
+
+// onPointer inspects the cell under the pointer or the tap.
+func (c *canvasView) onPointer(ctx app.Context, e app.Event) {
+	pos := e.Get("target").Get("dataset").Get("pos")
+	if !pos.Truthy() {
+		return
+	}
+	if p, err := strconv.Atoi(pos.String()); err == nil && p != c.Selected {
+		ctx.NewActionWithValue(actInspect, p)
+	}
 }
 
 func (c *canvasView) renderCell(cell Cell) app.UI {
@@ -80,27 +96,13 @@ func (c *canvasView) renderCell(cell Cell) app.UI {
 	default:
 		text = displayToken(c.Tokens, cell.Token)
 	}
-	pos := cell.Pos
 	el := app.Span().Class(strings.Join(classes, " ")).
-		DataSet("testid", "token").DataSet("state", string(cell.State)).DataSet("pos", pos).
-		Title(c.cellTitle(cell)).
-		OnClick(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actInspect, pos) }).
-		OnMouseEnter(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actInspect, pos) }).
+		DataSet("testid", "token").DataSet("state", string(cell.State)).DataSet("pos", cell.Pos).
 		Text(text)
 	if cell.State == CellNew || cell.State == CellKept {
 		el = el.Style("--p", fmt.Sprintf("%.3f", cell.Prob))
 	}
 	return el
-}
-
-func (c *canvasView) cellTitle(cell Cell) string {
-	switch cell.State {
-	case CellMasked:
-		return fmt.Sprintf("position %d: still masked", cell.Pos)
-	case CellPrompt:
-		return fmt.Sprintf("position %d: prompt", cell.Pos)
-	}
-	return fmt.Sprintf("position %d: committed at step %d with p = %.2f", cell.Pos, cell.CommitStep+1, cell.Prob)
 }
 
 // displayToken is a token's text for a cell: visible whitespace where the

@@ -25,6 +25,9 @@ const (
 	actExplain  = "explain" // []int: ids for the explainer's masked sentence
 )
 
+// gcIdleDelay is how long after a generation the page collects garbage.
+const gcIdleDelay = time.Second
+
 // playDelay is the time between two steps of a replay.
 const playDelay = 140 * time.Millisecond
 
@@ -181,7 +184,7 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 	case protocol.Done:
 		switch r.ID {
 		case p.genID:
-			p.running, p.stopping = false, false
+			p.endGeneration(ctx)
 			p.trace.Done = r.Done
 			if p.follow {
 				p.view = p.trace.Len()
@@ -200,7 +203,7 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 		case r.ID != 0 && r.ID == p.loadID:
 			p.loading, p.loadID = false, 0
 		case r.ID != 0 && r.ID == p.genID:
-			p.running, p.stopping = false, false
+			p.endGeneration(ctx)
 		case r.ID != 0 && r.ID == p.explainID:
 			p.explainBusy = false
 		}
@@ -260,10 +263,22 @@ func (p *page) generate(ctx app.Context) {
 	p.view, p.follow, p.playing, p.selected = 0, true, false, -1
 	p.running, p.stopping = true, false
 	p.setStatus("Generating…", false)
+	holdGC()
 	p.genID = p.send(protocol.Request{Type: protocol.Generate, Generate: &protocol.GenerateRequest{
 		Prompt: p.settings.Prompt, Blank: p.settings.Blank, Chat: modelByID(p.loaded).Chat && p.model.Chat,
 		Options: opts,
 	}})
+}
+
+// endGeneration marks the generation over and lets the collector catch up
+// once the page is idle (gcpause.go).
+func (p *page) endGeneration(ctx app.Context) {
+	p.running, p.stopping = false, false
+	ctx.After(gcIdleDelay, func(app.Context) {
+		if !p.running {
+			releaseGC()
+		}
+	})
 }
 
 func (p *page) stop(ctx app.Context) {

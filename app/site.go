@@ -126,7 +126,31 @@ func newHandler(webDir, version string, files []string) *app.Handler {
 		CacheableResources: cacheable,
 		Resources:          relativeSite{http.StripPrefix("/web/", http.FileServer(http.Dir(webDir)))},
 		Version:            version,
+		// The page's own service worker: go-app's, answering navigations
+		// from the cache whatever their query.
+		ServiceWorkerTemplate: serviceWorkerTemplate(),
 	}
+}
+
+// goAppFetch is the fetch handler of go-app's service worker; offlineFetch
+// replaces it so that a page address with settings in its query (or under
+// any path, as every path shows the page) is served from the cache too: a
+// navigation is answered with the cached page whatever its query.
+const (
+	goAppFetch   = `caches.match(event.request).then((response) => {`
+	offlineFetch = `(event.request.mode === "navigate"
+      ? caches.match(event.request, { ignoreSearch: true })
+          .then((response) => response || caches.match(self.registration.scope))
+      : caches.match(event.request)
+    ).then((response) => {`
+)
+
+// serviceWorkerTemplate is go-app's service worker with offlineFetch.
+func serviceWorkerTemplate() string {
+	if !strings.Contains(app.DefaultAppWorkerJS, goAppFetch) {
+		panic("go-app's service worker changed: update offlineFetch")
+	}
+	return strings.Replace(app.DefaultAppWorkerJS, goAppFetch, offlineFetch, 1)
 }
 
 // packagePaths are the absolute paths go-app writes for its own files,

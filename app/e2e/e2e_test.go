@@ -153,6 +153,12 @@ func seek(t *testing.T, ctx context.Context, v int) {
 	t.Helper()
 	eval[bool](t, ctx, fmt.Sprintf(`(() => { const s = document.querySelector("[data-testid=step-slider]");
 		s.value = %d; s.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, v))
+	label := "before step 1"
+	if v > 0 {
+		label = fmt.Sprintf("after step %d of", v)
+	}
+	waitFor(t, ctx, "the slider to show step "+fmt.Sprint(v),
+		fmt.Sprintf(`document.querySelector(".step-label").textContent.startsWith(%q)`, label), 10*time.Second)
 }
 
 func count(states []string, want string) int {

@@ -179,3 +179,44 @@ func TestForwardMatchesEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateMatchesEngine: the trainer's batched sampler commits the same
+// tokens as the engine's greedy low-confidence Generate.
+func TestGenerateMatchesEngine(t *testing.T) {
+	c := tinyConfig()
+	c.DModel, c.NHeads, c.NKVHeads, c.MLPHiddenSize, c.VocabSize, c.EmbeddingSize = 32, 4, 2, 48, 40, 40
+	c.MaskTokenID, c.EOSTokenID, c.PadTokenID, c.MaxSequenceLen = 39, 38, 38, 32
+	p, err := NewParams(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Init(4, 0.5)
+	n, err := NewNet(p, 3, 24, linalg.NewPool(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int32{{1, 2, 3}, {5}, {7, 8, 9, 10, 11}}
+	got, err := n.Generate(prompts, 16, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generated %v", got)
+	st := engine.NewState(p.Model(nil), 32)
+	opts := engine.DefaultOptions()
+	opts.GenLength, opts.BlockLength, opts.Steps = 16, 8, 8
+	for s, pr := range prompts {
+		ids := make([]int, len(pr))
+		for i, v := range pr {
+			ids[i] = int(v)
+		}
+		want, err := st.Generate(t.Context(), ids, opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got[s] {
+			if int(v) != want[len(pr)+i] {
+				t.Fatalf("prompt %d: trainer generated %v, engine %v", s, got[s], want[len(pr):])
+			}
+		}
+	}
+}

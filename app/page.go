@@ -368,16 +368,16 @@ func (p *page) Render() app.UI {
 		},
 		app.If(len(p.notices) > 0, app.P().Class("notice").Text("Some settings in the link were ignored: "+strings.Join(p.notices, "; "))),
 		app.Main().Class("layout").Body(
-			app.Section().Class("panel input").Aria("label", "Prompt and settings").Body(
+			app.Section().Class("panel prompt-panel").Aria("label", "Prompt").Body(
 				&modelPicker{Selected: entry.ID, Disabled: p.running},
 				&promptBox{Prompt: p.settings.Prompt, Settings: p.settings, Examples: entry.Examples,
 					Ready: ready, Running: p.running, Stopping: p.stopping, Chat: entry.Chat},
-				&samplerControls{Settings: p.settings, Disabled: p.running, MaxTokens: maxLen},
 			),
 			app.Section().Class("panel output").Aria("label", "Denoising").Body(
 				&canvasView{Cells: cells, Tokens: tokens, Selected: p.selected,
-					Planned:   p.settings.Options.GenLength,
+					Planned: p.settings.Options.GenLength,
 					ShowBlock: p.trace != nil && (p.running || p.view < p.trace.Len())},
+				legend(),
 				&timeline{Value: p.view, Max: maxSteps, Playing: p.playing, Running: p.running,
 					HasTrace: p.trace != nil && p.trace.Len() > 0},
 				app.Div().Class("detail").Body(
@@ -386,6 +386,9 @@ func (p *page) Render() app.UI {
 				),
 				&statsView{Trace: statsOf(p.trace), Model: p.model, Kernel: p.kernel, Entry: entry.Name},
 			),
+			app.Section().Class("panel settings-panel").Aria("label", "Sampler settings").Body(
+				&samplerControls{Settings: p.settings, Disabled: p.running, MaxTokens: maxLen},
+			),
 		),
 		&explainer{Tokens: tokens, Sentence: p.sentence, Masked: p.explainIDs, Result: p.explainDone,
 			Ready: ready && !p.running, Busy: p.explainBusy, MaskID: maskID(p.model)},
@@ -393,6 +396,22 @@ func (p *page) Render() app.UI {
 			app.Text("Unmask runs a small LLaDA masked diffusion model entirely in your browser: "),
 			app.Text("the engine is Go compiled to WebAssembly, in a Web Worker. Nothing leaves this page."),
 		),
+	)
+}
+
+// legend explains the canvas's cell styles.
+func legend() app.UI {
+	item := func(class, sample, label string) app.UI {
+		return app.Li().Body(app.Span().Class("cell "+class).Aria("hidden", true).Text(sample), app.Text(label))
+	}
+	return app.Ul().Class("legend").Aria("label", "Legend").Body(
+		item("prompt", "Aa", "prompt"),
+		item("masked", "", "mask"),
+		item("new sure", "new", "just committed, sure"),
+		item("new unsure", "new", "just committed, unsure"),
+		item("kept", "old", "committed earlier"),
+		item("eos", "eos", "end of text"),
+		item("block block-start block-end", " ", "active block"),
 	)
 }
 

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test vet unit serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm
+.PHONY: all build test vet unit serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm test-worker chromium e2e
 
 all: build
 
@@ -16,7 +16,7 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
-test: vet unit check-wasm test-wasm
+test: vet unit check-wasm test-wasm test-worker e2e
 
 # WebAssembly SIMD kernels of package quant: web/kernels/*.wat assembled by
 # Debian wabt's wat2wasm. The .wasm files are committed, so building the site
@@ -75,6 +75,21 @@ static: wasm
 serve: wasm
 	rm -rf dist
 	$(GO) run ./app -web web -out dist -serve :8000
+
+# The engine worker under Node with the kernels loaded: it reproduces the
+# conformance traces there as natively.
+test-worker: nodejs
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(NODE_EXEC)" ./app/worker/
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; } || \
+		{ echo "make: chromium missing and apt-get install chromium failed; install Debian's chromium" >&2; exit 1; }
+
+# The built site in headless Chromium (app/e2e): loads cleanly, generates,
+# replays, stops, works offline, keeps the main thread free; screenshots in
+# build/screenshots/.
+e2e: static chromium
+	UNMASK_E2E=1 $(GO) test -count=1 -v -run TestSite ./app/e2e/
 
 clean:
 	rm -rf build dist

@@ -375,7 +375,7 @@ func (p *page) Render() app.UI {
 			),
 			app.Section().Class("panel output").Aria("label", "Denoising").Body(
 				&canvasView{Cells: cells, Tokens: tokens, Selected: p.selected,
-					Planned: p.settings.Options.GenLength,
+					Planned:   p.settings.Options.GenLength,
 					ShowBlock: p.trace != nil && (p.running || p.view < p.trace.Len())},
 				legend(),
 				&timeline{Value: p.view, Max: maxSteps, Playing: p.playing, Running: p.running,

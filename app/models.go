@@ -17,7 +17,7 @@ var models = []modelEntry{
 	{
 		ID:    "base",
 		Name:  "Unmask base",
-		File:  "models/unmask-base.umk",
+		File:  "models/unmask-base.unmask",
 		About: "Pre-trained on public-domain English prose: it continues text.",
 		Examples: []string{
 			"It is a truth universally acknowledged, that",
@@ -29,7 +29,7 @@ var models = []modelEntry{
 	{
 		ID:    "instruct",
 		Name:  "Unmask instruct",
-		File:  "models/unmask-instruct.umk",
+		File:  "models/unmask-instruct.unmask",
 		Chat:  true,
 		About: "Fine-tuned on prompt/answer pairs: prompts are wrapped in its chat template.",
 		Examples: []string{

@@ -26,7 +26,7 @@ func fakeWeb(t *testing.T) string {
 		files = append(files, m.File)
 	}
 	files = append(files, "kernels/kernels.wasm", "kernels/kernels.js",
-		"kernels/kernels.wat", "kernels/run_node.js", "models/unused.umk", ".hidden", "README.md")
+		"kernels/kernels.wat", "kernels/run_node.js", "models/unused.unmask", ".hidden", "README.md")
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f))
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -42,7 +42,7 @@ func TestSiteFiles(t *testing.T) {
 	assert.Contains(t, files, "kernels/kernels.wasm")
 	assert.Contains(t, files, "worker.wasm")
 	assert.Contains(t, files, models[0].File)
-	for _, left := range []string{"kernels/kernels.wat", "kernels/run_node.js", "models/unused.umk", ".hidden", "README.md"} {
+	for _, left := range []string{"kernels/kernels.wat", "kernels/run_node.js", "models/unused.unmask", ".hidden", "README.md"} {
 		assert.NotContains(t, files, left)
 	}
 

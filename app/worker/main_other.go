@@ -20,7 +20,7 @@ import (
 // input and output, one JSON message per line, so the protocol can be
 // driven from a shell:
 //
-//	echo '{"type":"load","id":1,"load":{"url":"web/models/unmask-base.umk"}}' | go run ./app/worker
+//	echo '{"type":"load","id":1,"load":{"url":"web/models/unmask-base.unmask"}}' | go run ./app/worker
 //
 // URLs are local paths or http(s) addresses.
 func main() {

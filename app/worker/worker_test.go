@@ -240,7 +240,7 @@ func TestBadFiles(t *testing.T) {
 // Loading from a URL streams progress, then Ready.
 func TestLoadURL(t *testing.T) {
 	m, _ := conformance(t, "llada-tiny-f32")
-	path := filepath.Join(t.TempDir(), "tiny.umk")
+	path := filepath.Join(t.TempDir(), "tiny.unmask")
 	require.NoError(t, os.WriteFile(path, encode(t, m), 0o644))
 	h := &fakeHost{}
 	w := NewWorker(h)

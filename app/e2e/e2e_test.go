@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,6 +229,11 @@ func TestSite(t *testing.T) {
 	waitFor(t, ctx, "the model to load", jsReady, 2*time.Minute)
 	require.Empty(t, cons.take(), "console errors while loading")
 
+	// How it works: the model guesses the masked words of the demo sentence.
+	waitFor(t, ctx, "the explainer's sentence", `!!document.querySelector(".demo-canvas")`, time.Minute)
+	eval[bool](t, ctx, `[...document.querySelectorAll(".demo button")].find(b => b.textContent === "Ask the model").click(); true`)
+	waitFor(t, ctx, "the model's guesses", `document.querySelectorAll(".demo-canvas .cell.new").length > 0`, time.Minute)
+
 	// Generate with the default settings: every mask is filled.
 	longest := generate(t, ctx)
 	require.True(t, strings.HasPrefix(eval[string](t, ctx, jsStatus), "Done"), eval[string](t, ctx, jsStatus))
@@ -258,6 +264,15 @@ func TestSite(t *testing.T) {
 	seek(t, ctx, steps)
 	require.Zero(t, count(eval[[]string](t, ctx, jsStates), "masked"))
 	require.Empty(t, cons.take(), "console errors while generating")
+
+	// Infilling: with no length, only the blanks are filled.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?prompt="+url.QueryEscape("The ___ was here, and ___ too.")+"&len=0&steps=8")))
+	waitFor(t, ctx, "the model to load for infilling", jsReady, 2*time.Minute)
+	generate(t, ctx)
+	states = eval[[]string](t, ctx, jsStates)
+	require.Zero(t, count(states, "masked"), "blanks left: %v", states)
+	require.Equal(t, 8, count(states, "new")+count(states, "kept"), "two blanks of 4 masks: %v", states)
+	require.Empty(t, cons.take(), "console errors while infilling")
 
 	// Phone width.
 	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -126,10 +126,24 @@ func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Du
 	}
 }
 
+// screenshot saves the whole page as build/screenshots/NAME.png.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
+	save(t, name, png)
+}
+
+// viewportScreenshot saves what the viewport shows.
+func viewportScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	require.NoError(t, err)
+	save(t, name, png)
+}
+
+func save(t *testing.T, name string, png []byte) {
+	t.Helper()
 	dir := filepath.Join(root, "build", "screenshots")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	path := filepath.Join(dir, name+".png")
@@ -282,7 +296,8 @@ func TestSite(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
-	screenshot(t, ctx, "phone")
+	viewportScreenshot(t, ctx, "phone")
+	screenshot(t, ctx, "phone-full")
 	_, err = chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
 		return err

@@ -95,6 +95,12 @@ func (c *canvasView) renderCell(cell Cell) app.UI {
 		text = "eos"
 	default:
 		text = displayToken(c.Tokens, cell.Token)
+		// A word's leading space becomes a gap before its cell, so the
+		// canvas reads as text.
+		if trimmed := strings.TrimPrefix(text, " "); trimmed != text && trimmed != "" {
+			text = trimmed
+			classes = append(classes, "lead")
+		}
 	}
 	el := app.Span().Class(strings.Join(classes, " ")).
 		DataSet("testid", "token").DataSet("state", string(cell.State)).DataSet("pos", cell.Pos).

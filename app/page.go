@@ -199,13 +199,20 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 			p.explainBusy = false
 		}
 	case protocol.Error:
-		switch {
-		case r.ID != 0 && r.ID == p.loadID:
+		switch r.ID {
+		case 0: // the worker itself
+		case p.loadID:
 			p.loading, p.loadID = false, 0
-		case r.ID != 0 && r.ID == p.genID:
+		case p.genID:
+			if !p.running {
+				return
+			}
 			p.endGeneration(ctx)
-		case r.ID != 0 && r.ID == p.explainID:
+		case p.explainID:
 			p.explainBusy = false
+		case p.sentenceID:
+		default:
+			return // a request the page has moved on from (a replaced download)
 		}
 		p.setStatus(r.Error, true)
 	}

@@ -29,15 +29,17 @@ type State struct {
 	k      []float32 // (cap, kv_dim) keys
 	v      []float32 // (cap, kv_dim) values
 	att    []float32 // (cap, d_model) attention output, heads side by side
-	scores []float32 // (threads, cap) one row of attention weights per worker
-	gate   []float32 // (cap, mlp_hidden) silu(ff_proj(n))
-	up     []float32 // (cap, mlp_hidden) up_proj(n)
-	proj   []float32 // (cap, d_model) output of attn_out / ff_out before the residual add
-	hidden []float32 // (cap, d_model) gathered final states for the head
-	logits []float32 // (cap, embedding_size)
-	cos    []float32 // (cap, head_dim/2) RoPE tables
-	sin    []float32 // (cap, head_dim/2)
-	qs     quant.Scratch
+	scores []float32 // (threads, scoresPerWorker) attention scratch per worker
+
+	scoresPerWorker int
+	gate            []float32 // (cap, mlp_hidden) silu(ff_proj(n))
+	up              []float32 // (cap, mlp_hidden) up_proj(n)
+	proj            []float32 // (cap, d_model) output of attn_out / ff_out before the residual add
+	hidden          []float32 // (cap, d_model) gathered final states for the head
+	logits          []float32 // (cap, embedding_size)
+	cos             []float32 // (cap, head_dim/2) RoPE tables
+	sin             []float32 // (cap, head_dim/2)
+	qs              quant.Scratch
 }
 
 // NewState allocates the buffers for canvases of up to capTokens tokens
@@ -57,7 +59,8 @@ func NewState(m *Model, capTokens int) *State {
 	s.k = make([]float32, capTokens*kv)
 	s.v = make([]float32, capTokens*kv)
 	s.att = make([]float32, capTokens*d)
-	s.scores = make([]float32, threads*capTokens)
+	s.scoresPerWorker = quant.AttentionScratch(capTokens, capTokens, c.HeadDim())
+	s.scores = make([]float32, threads*s.scoresPerWorker)
 	s.gate = make([]float32, capTokens*h)
 	s.up = make([]float32, capTokens*h)
 	s.proj = make([]float32, capTokens*d)
@@ -115,7 +118,7 @@ func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
 	for l := range m.Weights.Layers {
 		layer := &m.Weights.Layers[l]
 		// h = x + attn_out(attention(RMSNorm_attn(x)))
-		rmsNorm(s.xn[:T*d], x, layer.AttnNorm, c.RMSNormEps)
+		quant.RMSNorm(s.xn[:T*d], x, layer.AttnNorm, c.RMSNormEps)
 		s.matmul(&layer.Q, s.q, s.xn, T)
 		s.matmul(&layer.K, s.k, s.xn, T)
 		s.matmul(&layer.V, s.v, s.xn, T)
@@ -126,10 +129,10 @@ func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
 		addInPlace(x, s.proj[:T*d])
 
 		// x = h + ff_out(silu(ff_proj(n)) * up_proj(n)), n = RMSNorm_ff(h)
-		rmsNorm(s.xn[:T*d], x, layer.FFNorm, c.RMSNormEps)
+		quant.RMSNorm(s.xn[:T*d], x, layer.FFNorm, c.RMSNormEps)
 		s.matmul(&layer.FFProj, s.gate, s.xn, T)
 		s.matmul(&layer.Up, s.up, s.xn, T)
-		siluMul(s.gate[:T*c.MLPHiddenSize], s.up[:T*c.MLPHiddenSize])
+		quant.SiLUMul(s.gate[:T*c.MLPHiddenSize], s.up[:T*c.MLPHiddenSize])
 		s.matmul(&layer.FFOut, s.proj, s.gate, T)
 		addInPlace(x, s.proj[:T*d])
 	}
@@ -147,7 +150,7 @@ func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
 	} else {
 		copy(s.hidden[:T*d], x)
 	}
-	rmsNorm(s.xn[:n*d], s.hidden[:n*d], m.Weights.NormF, c.RMSNormEps)
+	quant.RMSNorm(s.xn[:n*d], s.hidden[:n*d], m.Weights.NormF, c.RMSNormEps)
 	s.matmul(&m.Weights.Head, s.logits, s.xn, n)
 	return s.logits[:n*c.EmbeddingSize], nil
 }
@@ -177,83 +180,35 @@ func (s *State) rope(buf []float32, T, heads int) {
 
 // attention is bidirectional scaled dot-product attention with grouped
 // keys and values: query head h reads KV head h / (n_heads / n_kv_heads).
-// Every query sees every position; there is no causal mask.
+// Every query sees every position; there is no causal mask. The work is
+// split into (head, slice of queries) items, a slice per thread.
 func (s *State) attention(T int) {
-	c := &s.Model.Config
-	clear(s.att[:T*c.DModel])
-	// One work item per (head, query); each worker owns a row of scores.
-	items := c.NHeads * T
-	if s.Threads <= 1 {
-		s.attend(T, 0, 0, items) // no closure: a pass allocates nothing
+	heads := s.Model.Config.NHeads
+	threads := min(s.Threads, len(s.scores)/s.scoresPerWorker) // scratch was sized at NewState
+	if threads <= 1 {
+		for h := range heads { // no closure: a pass allocates nothing
+			s.attendHead(T, 0, h, 0, T)
+		}
 		return
 	}
-	quant.ParallelFor(items, s.Threads, func(worker, lo, hi int) { s.attend(T, worker, lo, hi) })
+	slices := max(1, min(threads, T))
+	quant.ParallelFor(heads*slices, threads, func(worker, lo, hi int) {
+		for it := lo; it < hi; it++ {
+			h, i := it/slices, it%slices
+			s.attendHead(T, worker, h, T*i/slices, T*(i+1)/slices)
+		}
+	})
 }
 
-// attend computes the attention output of work items [lo, hi), item
-// h*T + t being query t of head h.
-func (s *State) attend(T, worker, lo, hi int) {
+// attendHead computes head h's output for queries [t0, t1) as worker.
+func (s *State) attendHead(T, worker, h, t0, t1 int) {
 	c := &s.Model.Config
-	hd, kvDim := c.HeadDim(), c.KVDim()
-	group := c.NHeads / c.NKVHeads
+	d, hd, kvDim := c.DModel, c.HeadDim(), c.KVDim()
+	kvh := h / (c.NHeads / c.NKVHeads)
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	scores := s.scores[worker*s.Cap:][:T]
-	for it := lo; it < hi; it++ {
-		h, t := it/T, it%T
-		kvh := h / group
-		q := s.q[t*c.DModel+h*hd:][:hd]
-		for p := range T {
-			scores[p] = quant.DotF32(q, s.k[p*kvDim+kvh*hd:][:hd]) * scale
-		}
-		softmax(scores)
-		out := s.att[t*c.DModel+h*hd:][:hd]
-		for p := range T {
-			quant.AxpyF32(scores[p], s.v[p*kvDim+kvh*hd:][:hd], out)
-		}
-	}
-}
-
-// rmsNorm writes w * x / sqrt(mean(x²) + eps) for each row of x into out,
-// accumulating the mean in float64.
-func rmsNorm(out, x, w []float32, eps float64) {
-	d := len(w)
-	for r := range len(x) / d {
-		row := x[r*d : (r+1)*d]
-		var ss float64
-		for _, v := range row {
-			ss += float64(v) * float64(v)
-		}
-		inv := float32(1 / math.Sqrt(ss/float64(d)+eps))
-		o := out[r*d : (r+1)*d]
-		for i, v := range row {
-			o[i] = w[i] * (v * inv)
-		}
-	}
-}
-
-// softmax normalises x in place.
-func softmax(x []float32) {
-	mx := x[0]
-	for _, v := range x[1:] {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-// siluMul computes gate = silu(gate) * up in place.
-func siluMul(gate, up []float32) {
-	for i, g := range gate {
-		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
-	}
+	scratch := s.scores[worker*s.scoresPerWorker:][:s.scoresPerWorker]
+	quant.Attention(s.att[t0*d+h*hd:], d, s.q[t0*d+h*hd:], d,
+		s.k[kvh*hd:], s.v[kvh*hd:], kvDim, scratch, t1-t0, T, hd, scale)
 }
 
 func addInPlace(x, y []float32) {

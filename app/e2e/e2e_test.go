@@ -288,6 +288,13 @@ func TestSite(t *testing.T) {
 	require.Equal(t, 8, count(states, "new")+count(states, "kept"), "two blanks of 4 masks: %v", states)
 	require.Empty(t, cons.take(), "console errors while infilling")
 
+	// The instruct model answers inside its chat template.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?model=instruct&len=32&block=32&steps=32")))
+	waitFor(t, ctx, "the instruct model to load", jsReady, 2*time.Minute)
+	generate(t, ctx)
+	require.Zero(t, count(eval[[]string](t, ctx, jsStates), "masked"), "the instruct model left masks")
+	require.Empty(t, cons.take(), "console errors with the instruct model")
+
 	// Phone width.
 	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{

@@ -175,6 +175,11 @@ var (
 	attribute = regexp.MustCompile(`[^\s=>/]+(?:="[^"]*")?`)
 )
 
+// falseBooleans are boolean attributes that go-app's server render writes
+// as ="false", which HTML reads as set: the page would show disabled
+// controls until its WebAssembly replaced them.
+var falseBooleans = regexp.MustCompile(` (?:checked|disabled|selected|open|hidden|required|readonly)="false"`)
+
 // sortAttributes puts every tag's attributes in name order: go-app writes
 // them in map order, which changes from run to run.
 func sortAttributes(html []byte) []byte {
@@ -231,7 +236,7 @@ func writeSite(webDir, outDir string) error {
 		}
 		data = relativize(data)
 		if f == "index.html" {
-			data = sortAttributes(data)
+			data = falseBooleans.ReplaceAll(sortAttributes(data), nil)
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return err

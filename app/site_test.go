@@ -115,6 +115,7 @@ func TestWriteSite(t *testing.T) {
 	index, err := os.ReadFile(filepath.Join(out, "index.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(index), `data-testid="generate"`, "the page is prerendered")
+	assert.NotContains(t, string(index), `="false"`, "a false boolean attribute reads as true")
 	top := filepath.Join("..", "index.html")
 	if *update {
 		require.NoError(t, os.WriteFile(top, index, 0o644))

@@ -387,6 +387,11 @@ func (p *page) Render() app.UI {
 				legend(),
 				&timeline{Value: p.view, Max: maxSteps, Playing: p.playing, Running: p.running,
 					HasTrace: p.trace != nil && p.trace.Len() > 0},
+				app.If(p.trace != nil && p.trace.Done != nil && p.trace.Done.Text != "",
+					app.Blockquote().Class("output-text").Aria("label", "Generated text").Body(
+						app.Text(doneText(p.trace)),
+					),
+				),
 				app.Div().Class("detail").Body(
 					&inspector{In: inspection, Tokens: tokens, View: p.view, MaskID: maskID(p.model)},
 					&stepChart{Steps: summaries, Current: p.view, Planned: maxSteps},
@@ -404,6 +409,14 @@ func (p *page) Render() app.UI {
 			app.Text("the engine is Go compiled to WebAssembly, in a Web Worker. Nothing leaves this page."),
 		),
 	)
+}
+
+// doneText is the decoded text of a finished generation.
+func doneText(t *Trace) string {
+	if t == nil || t.Done == nil {
+		return ""
+	}
+	return t.Done.Text
 }
 
 // legend explains the canvas's cell styles.

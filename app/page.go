@@ -140,6 +140,8 @@ func (p *page) load(ctx app.Context) {
 	p.model, p.loaded, p.loading = nil, "", true
 	p.progress = protocol.Bytes{}
 	p.sentence, p.explainIDs, p.explainDone = nil, nil, nil
+	// The trace's ids mean nothing to another model's vocabulary.
+	p.trace, p.view, p.playing, p.selected = nil, 0, false, -1
 	p.setStatus("Downloading "+entry.Name+"…", false)
 	p.loadID = p.send(protocol.Request{Type: protocol.Load, Load: &protocol.LoadRequest{URL: entry.File}})
 }

@@ -17,6 +17,7 @@ type kernelSet struct {
 	attention           func(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldkv int, scores []float32, nq, T, hd int, scale float32)
 	rmsNorm             func(out, x, w []float32, eps float64)
 	siluMul             func(gate, up []float32)
+	rope                func(buf, cos, sin []float32, T, heads, hd int)
 }
 
 var genericKernels = kernelSet{
@@ -29,6 +30,7 @@ var genericKernels = kernelSet{
 	attention:           attentionGeneric,
 	rmsNorm:             rmsNormGeneric,
 	siluMul:             siluMulGeneric,
+	rope:                ropeGeneric,
 }
 
 // active is the set the exported kernels call.
@@ -99,9 +101,23 @@ func Attention(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldk
 	active.attention(out, ldo, q, ldq, k, v, ldkv, scores, nq, T, hd, scale)
 }
 
+// AttentionScratch is the scratch Attention needs for nq queries of T keys
+// of width hd: the scores of two queries, and from 4 queries on a
+// transposed copy of the keys.
+func AttentionScratch(nq, T, hd int) int {
+	if nq >= 4 {
+		return 2*T + hd*T
+	}
+	return min(nq, 2) * T
+}
+
 // RMSNorm writes w * x / sqrt(mean(x²) + eps) for each row of len(w)
 // values of x into out; see rmsNormGeneric.
 func RMSNorm(out, x, w []float32, eps float64) { active.rmsNorm(out, x, w, eps) }
 
 // SiLUMul computes gate = silu(gate) * up in place; see siluMulGeneric.
 func SiLUMul(gate, up []float32) { active.siluMul(gate, up) }
+
+// RoPE rotates the heads of buf, (T, heads, hd), in place by the rotary
+// position tables cos and sin, (T, hd/2); see ropeGeneric.
+func RoPE(buf, cos, sin []float32, T, heads, hd int) { active.rope(buf, cos, sin, T, heads, hd) }

@@ -66,7 +66,7 @@ func BenchmarkAttention(b *testing.B) {
 			r := newRand(1)
 			T, hd, ld := 256, 64, 256
 			q, kk, v := randFloats(r, T*ld, 1), randFloats(r, T*ld, 1), randFloats(r, T*ld, 1)
-			out, scores := make([]float32, T*ld), make([]float32, 2*T)
+			out, scores := make([]float32, T*ld), make([]float32, AttentionScratch(T, T, hd))
 			for b.Loop() {
 				k.attention(out, ld, q, ld, kk, v, ld, scores, T, T, hd, 0.125)
 			}
@@ -115,6 +115,19 @@ func BenchmarkKernelCall(b *testing.B) {
 			if sum == 0 {
 				b.Fatal("no work done")
 			}
+		})
+	}
+}
+
+func BenchmarkRoPE(b *testing.B) {
+	for _, k := range benchSets(b) {
+		b.Run(k.name, func(b *testing.B) {
+			r := newRand(1)
+			buf, cos, sin := randFloats(r, 256*256, 1), randFloats(r, 256*32, 1), randFloats(r, 256*32, 1)
+			for b.Loop() {
+				k.rope(buf, cos, sin, 256, 4, 64)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(buf)), "ns/value")
 		})
 	}
 }

@@ -79,7 +79,7 @@ func boundsAttention(out []float32, ldo int, q []float32, ldq int, k, v []float3
 	needLen(name, "q", len(q), (nq-1)*ldq+hd)
 	needLen(name, "k", len(k), (T-1)*ldkv+hd)
 	needLen(name, "v", len(v), (T-1)*ldkv+hd)
-	needLen(name, "scores", len(scores), min(nq, 2)*T)
+	needLen(name, "scores", len(scores), AttentionScratch(nq, T, hd))
 }
 
 func boundsRMSNorm(out, x, w []float32) {
@@ -97,4 +97,12 @@ func boundsPair(name string, n, m int) {
 	if m < n || uint(m) > maxKernelSize {
 		panic(fmt.Sprintf("quant: %s: operands of %d and %d elements", name, n, m))
 	}
+}
+
+func boundsRoPE(buf, cos, sin []float32, T, heads, hd int) {
+	const name = "RoPE"
+	sizesFit(name, len(buf), len(cos), len(sin), T, heads, hd)
+	needLen(name, "buf", len(buf), T*heads*hd)
+	needLen(name, "cos", len(cos), T*(hd/2))
+	needLen(name, "sin", len(sin), T*(hd/2))
 }

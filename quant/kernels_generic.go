@@ -171,3 +171,24 @@ func siluMulGeneric(gate, up []float32) {
 		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
 	}
 }
+
+// ropeGeneric rotates each head of buf, (T, heads, hd), in place, NeoX
+// style: with half = hd/2, a = head[:half], b = head[half:2*half] and the
+// position's cos, sin = cos[t*half:][:half], sin[t*half:][:half],
+//
+//	a[i], b[i] = a[i]*cos[i] - b[i]*sin[i], b[i]*cos[i] + a[i]*sin[i]
+func ropeGeneric(buf, cos, sin []float32, T, heads, hd int) {
+	half := hd / 2
+	for t := range T {
+		c, s := cos[t*half:][:half], sin[t*half:][:half]
+		for h := range heads {
+			a := buf[(t*heads+h)*hd:][:half]
+			b := buf[(t*heads+h)*hd+half:][:half]
+			for i := range half {
+				a0, b0 := a[i], b[i]
+				a[i] = float32(a0*c[i]) - float32(b0*s[i])
+				b[i] = float32(b0*c[i]) + float32(a0*s[i])
+			}
+		}
+	}
+}

@@ -260,7 +260,7 @@ func checkAttention(t *testing.T, k kernelSet, s attnShape, q, kk, v []float32, 
 	outLen := (s.nq-1)*s.ldo + s.hd
 	want, got := filled(outLen, sentinel), filled(outLen, sentinel)
 	attentionGeneric(want, s.ldo, q, s.ldq, kk, v, s.ldkv, make([]float32, s.T), s.nq, s.T, s.hd, scale)
-	k.attention(got, s.ldo, q, s.ldq, kk, v, s.ldkv, make([]float32, 2*s.T), s.nq, s.T, s.hd, scale)
+	k.attention(got, s.ldo, q, s.ldq, kk, v, s.ldkv, make([]float32, AttentionScratch(s.nq, s.T, s.hd)), s.nq, s.T, s.hd, scale)
 	var vmax float64
 	for p := range s.T {
 		for j := range s.hd {
@@ -344,6 +344,23 @@ func TestSiLUMulKernels(t *testing.T) {
 						t.Fatalf("gate[%d] = %v, want %v (gate %v, up %v)", i, got[i], want[i], gate[i], up[i])
 					}
 				}
+			})
+		}
+	}
+}
+
+func TestRoPEKernels(t *testing.T) {
+	for _, k := range fastKernelSets(t) {
+		for i, s := range []struct{ T, heads, hd int }{{1, 1, 2}, {1, 1, 3}, {2, 3, 8}, {3, 2, 10}, {5, 4, 64}, {256, 4, 64}, {7, 6, 32}} {
+			t.Run(fmt.Sprintf("%s/%+v", k.name, s), func(t *testing.T) {
+				r := newRand(uint64(i))
+				n := s.T * s.heads * s.hd
+				buf := randFloats(r, n+3, 1) // 3 more values that nothing touches
+				cos, sin := randFloats(r, s.T*(s.hd/2), 1), randFloats(r, s.T*(s.hd/2), 1)
+				want, got := append([]float32(nil), buf...), append([]float32(nil), buf...)
+				ropeGeneric(want, cos, sin, s.T, s.heads, s.hd)
+				k.rope(got, cos, sin, s.T, s.heads, s.hd)
+				requireSameFloats(t, "buf", got, want) // the same operations per element
 			})
 		}
 	}
@@ -504,6 +521,10 @@ func TestKernelBoundsPanic(t *testing.T) {
 			boundsAttention(make([]float32, 8), 4, make([]float32, 8), 4, make([]float32, 12), make([]float32, 12), 4,
 				make([]float32, 5), 2, 3, 4)
 		},
+		"short scores for keys": func() {
+			boundsAttention(make([]float32, 16), 4, make([]float32, 16), 4, make([]float32, 12), make([]float32, 12), 4,
+				make([]float32, 17), 4, 3, 4)
+		},
 		"no keys":    func() { boundsAttention(make([]float32, 4), 4, make([]float32, 4), 4, nil, nil, 4, nil, 1, 0, 4) },
 		"rms no w":   func() { boundsRMSNorm(make([]float32, 4), make([]float32, 4), nil) },
 		"short pair": func() { boundsPair("DotF32", 5, 4) },
@@ -523,4 +544,6 @@ func TestKernelBoundsPanic(t *testing.T) {
 	boundsMatMulQ8(make([]float32, 4), make([]int8, 8), make([]float32, 2), make([]int8, 8), make([]float32, 2), 2, 2, 4, 4, 0, 2)
 	boundsAttention(make([]float32, 8), 4, make([]float32, 8), 4, make([]float32, 12), make([]float32, 12), 4,
 		make([]float32, 6), 2, 3, 4)
+	boundsAttention(make([]float32, 16), 4, make([]float32, 16), 4, make([]float32, 12), make([]float32, 12), 4,
+		make([]float32, 18), 4, 3, 4)
 }

@@ -57,6 +57,9 @@ func wasmRMSNorm(out, x, w unsafe.Pointer, d, rows uint32, eps float64)
 //go:wasmimport kernels silu_mul
 func wasmSiLUMul(gate, up unsafe.Pointer, n uint32)
 
+//go:wasmimport kernels rope
+func wasmRoPE(buf, cos, sin unsafe.Pointer, T, heads, hd uint32)
+
 // Kernel levels the loader reports through the glue module.
 const (
 	levelNone    = 0 // no SIMD128: only the Go references
@@ -83,6 +86,7 @@ func platformKernels() []kernelSet {
 		attention:           simdAttention,
 		rmsNorm:             simdRMSNorm,
 		siluMul:             simdSiLUMul,
+		rope:                simdRoPE,
 	}
 	if level < levelRelaxed {
 		return []kernelSet{simd}
@@ -146,4 +150,9 @@ func simdRMSNorm(out, x, w []float32, eps float64) {
 func simdSiLUMul(gate, up []float32) {
 	boundsPair("SiLUMul", len(gate), len(up))
 	wasmSiLUMul(ptr(gate), ptr(up), uint32(len(gate)))
+}
+
+func simdRoPE(buf, cos, sin []float32, T, heads, hd int) {
+	boundsRoPE(buf, cos, sin, T, heads, hd)
+	wasmRoPE(ptr(buf), ptr(cos), ptr(sin), uint32(T), uint32(heads), uint32(hd))
 }

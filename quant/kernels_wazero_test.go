@@ -170,5 +170,12 @@ func (w *wazeroKernels) set() kernelSet {
 			w.call("silu_mul", pg, put(w, up), u(len(gate)))
 			get(w, pg, gate)
 		},
+		rope: func(buf, cos, sin []float32, T, heads, hd int) {
+			boundsRoPE(buf, cos, sin, T, heads, hd)
+			defer lock()()
+			pb := put(w, buf)
+			w.call("rope", pb, put(w, cos), put(w, sin), u(T), u(heads), u(hd))
+			get(w, pb, buf)
+		},
 	}
 }

@@ -127,11 +127,15 @@
   ;; which leaves n in the low bits of the float, avoiding floor and
   ;; float-to-int conversions (slow in V8 on x64). Inputs are clamped to
   ;; [-88, 88]: below -87.7 the result is 0 (e^x < 1e-38 there), and above
-  ;; 88 float32 e^x would overflow.
+  ;; 88 float32 e^x would overflow (pmin/pmax, single instructions, since
+  ;; the NaN handling of min/max does not matter here). The loops of
+  ;; exp_shift and silu_mul repeat this body inline with the constants in
+  ;; locals: V8 does not inline wasm calls, and a call per vector cost more
+  ;; than the exponential itself.
   (func $exp4 (param $x v128) (result v128)
     (local $t v128) (local $n v128) (local $y v128) (local $z v128)
-    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88 88 88 88))
-                             (v128.const f32x4 -88 -88 -88 -88)))
+    (local.set $x (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 88 88 88 88))
+                              (v128.const f32x4 -88 -88 -88 -88)))
     (local.set $t (f32x4.add
       (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
       (v128.const f32x4 12582912 12582912 12582912 12582912)))
@@ -316,7 +320,7 @@
   ;;   y[t*rows+o] = Σ_g xs[t*G+g]*ws[o*G+g]*Σ_{i<group} xq[t*cols+g*group+i]*wq[o*cols+g*group+i]
   ;; Reads xq[:T*cols], xs[:T*G], wq[r0*cols:r1*cols], ws[r0*G:r1*G];
   ;; writes y[t*rows+o] only. group > 0.
-  (func (export "matmul_q8") (param $y i32) (param $xq i32) (param $xs i32) (param $wq i32) (param $ws i32)
+  (func $matmul_q8 (export "matmul_q8") (param $y i32) (param $xq i32) (param $xs i32) (param $wq i32) (param $ws i32)
         (param $T i32) (param $rows i32) (param $cols i32) (param $group i32) (param $r0 i32) (param $r1 i32)
     (local $G i32) (local $o i32) (local $t i32) (local $ldy i32)
     (local.set $G (i32.div_u (local.get $cols) (local.get $group)))
@@ -507,7 +511,7 @@
 
   ;; matmul_f32 is quant.matMulF32Generic: for t < T and r0 <= o < r1,
   ;;   y[t*rows+o] = Σ_i x[t*cols+i] * w[o*cols+i]
-  (func (export "matmul_f32") (param $y i32) (param $x i32) (param $w i32)
+  (func $matmul_f32 (export "matmul_f32") (param $y i32) (param $x i32) (param $w i32)
         (param $T i32) (param $rows i32) (param $cols i32) (param $r0 i32) (param $r1 i32)
     (call $f32_gemm
       (i32.add (local.get $y) (i32.shl (local.get $r0) (i32.const 2))) (i32.shl (local.get $rows) (i32.const 2))
@@ -517,11 +521,11 @@
       (local.get $cols) (local.get $T) (i32.sub (local.get $r1) (local.get $r0)) (f32.const 1)))
 
   ;; dot_f32 is Σ_{i<n} a[i]*b[i].
-  (func (export "dot_f32") (param $a i32) (param $b i32) (param $n i32) (result f32)
+  (func $dot_f32 (export "dot_f32") (param $a i32) (param $b i32) (param $n i32) (result f32)
     (call $f32_dot (local.get $a) (local.get $b) (local.get $n)))
 
   ;; axpy_f32 is y[i] += a*x[i] for i < n.
-  (func (export "axpy_f32") (param $a f32) (param $x i32) (param $y i32) (param $n i32)
+  (func $axpy_f32 (export "axpy_f32") (param $a f32) (param $x i32) (param $y i32) (param $n i32)
     (local $i i32) (local $n4 i32) (local $va v128)
     (local.set $va (f32x4.splat (local.get $a)))
     (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
@@ -574,7 +578,7 @@
   ;; max|x| is taken as the unsigned maximum of the bit patterns with the
   ;; sign cleared: for non-negative floats that order is the float order,
   ;; and a NaN, larger than any other pattern, wins as it does in Go's max.
-  (func (export "quantize") (param $q i32) (param $scales i32) (param $x i32) (param $n i32) (param $group i32)
+  (func $quantize (export "quantize") (param $q i32) (param $scales i32) (param $x i32) (param $n i32) (param $group i32)
     (local $g i32) (local $groups i32) (local $xp i32) (local $qp i32) (local $i i32)
     (local $n4 i32) (local $vmax v128) (local $amax f32) (local $scale f32) (local $inv f32) (local $vinv v128)
     (local $v v128) (local $t v128) (local $half v128) (local $signbit v128) (local $one v128)
@@ -651,16 +655,19 @@
 
   ;; ------------------------------------------------------------- attention
 
-  ;; softmax normalises the n floats at p in place: e^(x - max) / Σ.
-  (func $softmax (param $p i32) (param $n i32)
+  ;; exp_shift replaces the n floats at p by e^(x - max) and returns their
+  ;; sum; the caller divides by it.
+  (func $exp_shift (param $p i32) (param $n i32) (result f32)
     (local $i i32) (local $n4 i32) (local $nb i32) (local $vm v128) (local $vs v128) (local $e v128)
-    (local $mx f32) (local $sum f32) (local $es f32) (local $inv v128)
+    (local $mx f32) (local $sum f32) (local $es f32)
+    (local $k_hi v128) (local $k_lo v128) (local $k_log2e v128) (local $k_magic v128) (local $k_ln2hi v128) (local $k_ln2lo v128) (local $k_p0 v128) (local $k_p1 v128) (local $k_p2 v128) (local $k_p3 v128) (local $k_p4 v128) (local $k_p5 v128) (local $k_one v128) (local $k_bias v128)
+    (local $ex v128) (local $et v128) (local $en v128) (local $ey v128) (local $ez v128)
     (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
     (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
     (local.set $vm (v128.load32_splat (local.get $p)))
     (block $d1 (loop $l1
       (br_if $d1 (i32.ge_u (local.get $i) (local.get $n4)))
-      (local.set $vm (f32x4.max (local.get $vm) (v128.load (i32.add (local.get $p) (local.get $i)))))
+      (local.set $vm (f32x4.pmax (local.get $vm) (v128.load (i32.add (local.get $p) (local.get $i)))))
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $l1)))
     (local.set $mx (call $hmax_f32 (local.get $vm)))
@@ -670,10 +677,36 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l2)))
     (local.set $vm (f32x4.splat (local.get $mx)))
+(local.set $k_hi (v128.const f32x4 88 88 88 88))
+    (local.set $k_lo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $k_log2e (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+    (local.set $k_magic (v128.const f32x4 12582912 12582912 12582912 12582912))
+    (local.set $k_ln2hi (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))
+    (local.set $k_ln2lo (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))
+    (local.set $k_p0 (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $k_p1 (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3))
+    (local.set $k_p2 (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3))
+    (local.set $k_p3 (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2))
+    (local.set $k_p4 (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1))
+    (local.set $k_p5 (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1))
+    (local.set $k_one (v128.const f32x4 1 1 1 1))
+    (local.set $k_bias (v128.const i32x4 0x4b3fff81 0x4b3fff81 0x4b3fff81 0x4b3fff81))
     (local.set $i (i32.const 0))
     (block $d3 (loop $l3
       (br_if $d3 (i32.ge_u (local.get $i) (local.get $n4)))
-      (local.set $e (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $vm))))
+      (local.set $ex (f32x4.pmax (f32x4.pmin (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $vm)) (local.get $k_hi)) (local.get $k_lo)))
+      (local.set $et (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_log2e)) (local.get $k_magic)))
+      (local.set $en (f32x4.sub (local.get $et) (local.get $k_magic)))
+      (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2hi))))
+      (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2lo))))
+      (local.set $ez (f32x4.mul (local.get $ex) (local.get $ex)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_p0)) (local.get $k_p1)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p2)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p3)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p4)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p5)))
+      (local.set $ey (f32x4.add (f32x4.add (f32x4.mul (local.get $ey) (local.get $ez)) (local.get $ex)) (local.get $k_one)))
+      (local.set $e (f32x4.mul (local.get $ey) (i32x4.shl (i32x4.sub (local.get $et) (local.get $k_bias)) (i32.const 23))))
       (v128.store (i32.add (local.get $p) (local.get $i)) (local.get $e))
       (local.set $vs (f32x4.add (local.get $vs) (local.get $e)))
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
@@ -687,34 +720,28 @@
       (local.set $sum (f32.add (local.get $sum) (local.get $es)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l4)))
-    (local.set $inv (f32x4.splat (f32.div (f32.const 1) (local.get $sum))))
-    (local.set $i (i32.const 0))
-    (block $d5 (loop $l5
-      (br_if $d5 (i32.ge_u (local.get $i) (local.get $n4)))
-      (v128.store (i32.add (local.get $p) (local.get $i))
-        (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $inv)))
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br $l5)))
-    (block $d6 (loop $l6
-      (br_if $d6 (i32.ge_u (local.get $i) (local.get $nb)))
-      (f32.store (i32.add (local.get $p) (local.get $i))
-        (f32.mul (f32.load (i32.add (local.get $p) (local.get $i))) (f32x4.extract_lane 0 (local.get $inv))))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $l6))))
+    (local.get $sum))
 
-  ;; weigh2 computes, for the queries u < 2 and columns j < hd,
-  ;;   out[u*ldo + j] = Σ_{p<T} s[u*T + p] * v[p*ldv + j]
-  ;; accumulating in p order (out, s, v byte addresses; ldo, ldv byte strides).
-  (func $weigh2 (param $out i32) (param $ldo i32) (param $s i32) (param $T i32)
-                (param $v i32) (param $ldv i32) (param $hd i32)
-    (local $c i32) (local $p i32) (local $vp i32) (local $s1 i32) (local $hdb i32) (local $w0 v128) (local $w1 v128)
+  ;; outer2 computes two rows of a matrix product as sums of outer products:
+  ;; for u < 2 and columns j < width,
+  ;;   out[u*ldo + j] = inv_u * Σ_{p<n} s[u*lds + p] * v[p*ldv + j]
+  ;; accumulating in p order (byte addresses and byte strides). Attention
+  ;; uses it twice: scores = scale · q Kᵀ, with Kᵀ laid out by transpose,
+  ;; and out = (1/Σ) · e^(scores - max) V. Each step splats two s values and
+  ;; loads a row segment of v once for both, and there are no horizontal sums.
+  (func $outer2 (param $out i32) (param $ldo i32) (param $s i32) (param $lds i32) (param $n i32)
+                (param $v i32) (param $ldv i32) (param $width i32) (param $inv0 f32) (param $inv1 f32)
+    (local $c i32) (local $p i32) (local $vp i32) (local $s1 i32) (local $wb i32) (local $w0 v128) (local $w1 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
-    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $f0 f32) (local $f1 f32)
-    (local.set $s1 (i32.add (local.get $s) (i32.shl (local.get $T) (i32.const 2))))
-    (local.set $hdb (i32.shl (local.get $hd) (i32.const 2)))
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $v0 v128) (local $f0 f32) (local $f1 f32)
+    (local $vinv0 v128) (local $vinv1 v128)
+    (local.set $vinv0 (f32x4.splat (local.get $inv0)))
+    (local.set $vinv1 (f32x4.splat (local.get $inv1)))
+    (local.set $s1 (i32.add (local.get $s) (local.get $lds)))
+    (local.set $wb (i32.shl (local.get $width) (i32.const 2)))
     ;; 16 columns at a time.
     (block $c16_done (loop $c16_next
-      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $hdb)))
+      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $wb)))
       (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
       (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
       (local.set $b0 (v128.const i32x4 0 0 0 0)) (local.set $b1 (v128.const i32x4 0 0 0 0))
@@ -722,57 +749,63 @@
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p_done (loop $p_next
-        (br_if $p_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $w0 (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))))
         (local.set $w1 (v128.load32_splat (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))))
-        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w0) (v128.load (local.get $vp)))))
-        (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $w1) (v128.load (local.get $vp)))))
-        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w0) (v128.load offset=16 (local.get $vp)))))
-        (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $w1) (v128.load offset=16 (local.get $vp)))))
-        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w0) (v128.load offset=32 (local.get $vp)))))
-        (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $w1) (v128.load offset=32 (local.get $vp)))))
-        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w0) (v128.load offset=48 (local.get $vp)))))
-        (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $w1) (v128.load offset=48 (local.get $vp)))))
+        ;; each row of v loaded once (TurboFan does not merge repeated loads).
+        (local.set $v0 (v128.load (local.get $vp)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w0) (local.get $v0))))
+        (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $w1) (local.get $v0))))
+        (local.set $v0 (v128.load offset=16 (local.get $vp)))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w0) (local.get $v0))))
+        (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $w1) (local.get $v0))))
+        (local.set $v0 (v128.load offset=32 (local.get $vp)))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w0) (local.get $v0))))
+        (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $w1) (local.get $v0))))
+        (local.set $v0 (v128.load offset=48 (local.get $vp)))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w0) (local.get $v0))))
+        (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $w1) (local.get $v0))))
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p_next)))
-      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
-      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $a1))
-      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (local.get $a2))
-      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (local.get $a3))
-      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b0))
-      (v128.store offset=16 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b1))
-      (v128.store offset=32 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b2))
-      (v128.store offset=48 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b3))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a0) (local.get $vinv0)))
+      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a1) (local.get $vinv0)))
+      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a2) (local.get $vinv0)))
+      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a3) (local.get $vinv0)))
+      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32x4.mul (local.get $b0) (local.get $vinv1)))
+      (v128.store offset=16 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32x4.mul (local.get $b1) (local.get $vinv1)))
+      (v128.store offset=32 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32x4.mul (local.get $b2) (local.get $vinv1)))
+      (v128.store offset=48 (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32x4.mul (local.get $b3) (local.get $vinv1)))
       (local.set $c (i32.add (local.get $c) (i32.const 64)))
       (br $c16_next)))
     ;; 4 columns at a time.
     (block $c4_done (loop $c4_next
-      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $hdb)))
+      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $wb)))
       (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $b0 (v128.const i32x4 0 0 0 0))
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p4_done (loop $p4_next
-        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $v0 (v128.load (local.get $vp)))
         (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
-          (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
+          (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (local.get $v0))))
         (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul
-          (v128.load32_splat (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
+          (v128.load32_splat (i32.add (local.get $s1) (i32.shl (local.get $p) (i32.const 2)))) (local.get $v0))))
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p4_next)))
-      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
-      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $b0))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a0) (local.get $vinv0)))
+      (v128.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32x4.mul (local.get $b0) (local.get $vinv1)))
       (local.set $c (i32.add (local.get $c) (i32.const 16)))
       (br $c4_next)))
     ;; the last columns one by one.
     (block $c1_done (loop $c1_next
-      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $hdb)))
+      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $wb)))
       (local.set $f0 (f32.const 0)) (local.set $f1 (f32.const 0))
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p1_done (loop $p1_next
-        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $f0 (f32.add (local.get $f0) (f32.mul
           (f32.load (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (f32.load (local.get $vp)))))
         (local.set $f1 (f32.add (local.get $f1) (f32.mul
@@ -780,24 +813,25 @@
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p1_next)))
-      (f32.store (i32.add (local.get $out) (local.get $c)) (local.get $f0))
-      (f32.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (local.get $f1))
+      (f32.store (i32.add (local.get $out) (local.get $c)) (f32.mul (local.get $f0) (local.get $inv0)))
+      (f32.store (i32.add (i32.add (local.get $out) (local.get $ldo)) (local.get $c)) (f32.mul (local.get $f1) (local.get $inv1)))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $c1_next))))
 
-  ;; weigh1 is weigh2 for one query.
-  (func $weigh1 (param $out i32) (param $s i32) (param $T i32) (param $v i32) (param $ldv i32) (param $hd i32)
-    (local $c i32) (local $p i32) (local $vp i32) (local $hdb i32) (local $w0 v128)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $f0 f32)
-    (local.set $hdb (i32.shl (local.get $hd) (i32.const 2)))
+  ;; outer1 is outer2 for one row.
+  (func $outer1 (param $out i32) (param $s i32) (param $n i32) (param $v i32) (param $ldv i32) (param $width i32) (param $inv0 f32)
+    (local $c i32) (local $p i32) (local $vp i32) (local $wb i32) (local $w0 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $f0 f32) (local $vinv0 v128)
+    (local.set $vinv0 (f32x4.splat (local.get $inv0)))
+    (local.set $wb (i32.shl (local.get $width) (i32.const 2)))
     (block $c16_done (loop $c16_next
-      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $hdb)))
+      (br_if $c16_done (i32.gt_u (i32.add (local.get $c) (i32.const 64)) (local.get $wb)))
       (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
       (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p_done (loop $p_next
-        (br_if $p_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $w0 (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))))
         (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w0) (v128.load (local.get $vp)))))
         (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w0) (v128.load offset=16 (local.get $vp)))))
@@ -806,73 +840,154 @@
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p_next)))
-      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
-      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $a1))
-      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (local.get $a2))
-      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (local.get $a3))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a0) (local.get $vinv0)))
+      (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a1) (local.get $vinv0)))
+      (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a2) (local.get $vinv0)))
+      (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a3) (local.get $vinv0)))
       (local.set $c (i32.add (local.get $c) (i32.const 64)))
       (br $c16_next)))
     (block $c4_done (loop $c4_next
-      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $hdb)))
+      (br_if $c4_done (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $wb)))
       (local.set $a0 (v128.const i32x4 0 0 0 0))
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p4_done (loop $p4_next
-        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p4_done (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
           (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (v128.load (local.get $vp)))))
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p4_next)))
-      (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a0))
+      (v128.store (i32.add (local.get $out) (local.get $c)) (f32x4.mul (local.get $a0) (local.get $vinv0)))
       (local.set $c (i32.add (local.get $c) (i32.const 16)))
       (br $c4_next)))
     (block $c1_done (loop $c1_next
-      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $hdb)))
+      (br_if $c1_done (i32.ge_u (local.get $c) (local.get $wb)))
       (local.set $f0 (f32.const 0))
       (local.set $vp (i32.add (local.get $v) (local.get $c)))
       (local.set $p (i32.const 0))
       (block $p1_done (loop $p1_next
-        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $T)))
+        (br_if $p1_done (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $f0 (f32.add (local.get $f0) (f32.mul
           (f32.load (i32.add (local.get $s) (i32.shl (local.get $p) (i32.const 2)))) (f32.load (local.get $vp)))))
         (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $p1_next)))
-      (f32.store (i32.add (local.get $out) (local.get $c)) (local.get $f0))
+      (f32.store (i32.add (local.get $out) (local.get $c)) (f32.mul (local.get $f0) (local.get $inv0)))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $c1_next))))
+
+  ;; transpose writes dst[i*rows + p] = src[p*lds + i] for p < rows, i < cols
+  ;; (dst, src byte addresses, lds a byte stride), in 4x4 blocks.
+  (func $transpose (param $dst i32) (param $src i32) (param $lds i32) (param $rows i32) (param $cols i32)
+    (local $p i32) (local $i i32) (local $r4 i32) (local $c4 i32) (local $sp i32) (local $dp i32) (local $ldd i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $r4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $c4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $ldd (i32.shl (local.get $rows) (i32.const 2)))
+    (block $pd (loop $pl
+      (br_if $pd (i32.ge_u (local.get $p) (local.get $r4)))
+      (local.set $i (i32.const 0))
+      (block $id (loop $il
+        (br_if $id (i32.ge_u (local.get $i) (local.get $c4)))
+        (local.set $sp (i32.add (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $lds))) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $sp)))
+        (local.set $r1 (v128.load (i32.add (local.get $sp) (local.get $lds))))
+        (local.set $r2 (v128.load (i32.add (local.get $sp) (i32.shl (local.get $lds) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $sp) (i32.mul (local.get $lds) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $dp (i32.add (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $ldd))) (i32.shl (local.get $p) (i32.const 2))))
+        (v128.store (local.get $dp)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $dp) (local.get $ldd))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $dp) (i32.shl (local.get $ldd) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $dp) (i32.mul (local.get $ldd) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $il)))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $pl)))
+    ;; the columns past the last block of 4, for the rows done so far
+    (local.set $i (local.get $c4))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_u (local.get $i) (local.get $cols)))
+      (local.set $p (i32.const 0))
+      (block $cpd (loop $cpl
+        (br_if $cpd (i32.ge_u (local.get $p) (local.get $r4)))
+        (f32.store (i32.add (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $ldd))) (i32.shl (local.get $p) (i32.const 2)))
+          (f32.load (i32.add (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $lds))) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $cpl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $cl)))
+    ;; the rows past the last block of 4, every column
+    (local.set $p (local.get $r4))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_u (local.get $p) (local.get $rows)))
+      (local.set $i (i32.const 0))
+      (block $rid (loop $ril
+        (br_if $rid (i32.ge_u (local.get $i) (local.get $cols)))
+        (f32.store (i32.add (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $ldd))) (i32.shl (local.get $p) (i32.const 2)))
+          (f32.load (i32.add (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $lds))) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $ril)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $rl))))
 
   ;; attention is quant.attentionGeneric: for each query u < nq (row u*ldq of q),
   ;;   s[p] = scale * Σ_{i<hd} q[u*ldq+i] * k[p*ldkv+i]   for p < T
   ;;   s = softmax(s)
   ;;   out[u*ldo+j] = Σ_p s[p] * v[p*ldkv+j]             for j < hd
-  ;; Queries go two at a time; scores holds min(nq, 2)*T floats of scratch.
-  (func (export "attention") (param $out i32) (param $ldo i32) (param $q i32) (param $ldq i32)
+  ;; Queries go two at a time, using scores[0 : 2T) for their scores. With
+  ;; 4 queries or more, Kᵀ is first laid out in scores[2T : 2T + hd·T] so
+  ;; that the scores too are outer products (quant.AttentionScratch says
+  ;; how much scratch that takes); with fewer, dot products of 4 keys by 2
+  ;; queries (f32_gemm) need no Kᵀ.
+  (func $attention (export "attention") (param $out i32) (param $ldo i32) (param $q i32) (param $ldq i32)
         (param $k i32) (param $v i32) (param $ldkv i32) (param $scores i32)
         (param $nq i32) (param $T i32) (param $hd i32) (param $scale f32)
     (local $u i32) (local $m i32) (local $ldob i32) (local $ldqb i32) (local $ldkvb i32) (local $Tb i32)
+    (local $inv0 f32) (local $inv1 f32) (local $kt i32) (local $qp i32)
     (local.set $ldob (i32.shl (local.get $ldo) (i32.const 2)))
     (local.set $ldqb (i32.shl (local.get $ldq) (i32.const 2)))
     (local.set $ldkvb (i32.shl (local.get $ldkv) (i32.const 2)))
     (local.set $Tb (i32.shl (local.get $T) (i32.const 2)))
+    (if (i32.ge_u (local.get $nq) (i32.const 4)) (then
+      (local.set $kt (i32.add (local.get $scores) (i32.shl (local.get $Tb) (i32.const 1))))
+      (call $transpose (local.get $kt) (local.get $k) (local.get $ldkvb) (local.get $T) (local.get $hd))))
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $u) (local.get $nq)))
       (local.set $m (select (i32.const 2) (i32.const 1)
         (i32.ge_u (i32.sub (local.get $nq) (local.get $u)) (i32.const 2))))
-      ;; scores (m, T) = scale * q_u · kᵀ: keys are the rows, queries the tokens.
-      (call $f32_gemm (local.get $scores) (local.get $Tb)
-        (i32.add (local.get $q) (i32.mul (local.get $u) (local.get $ldqb))) (local.get $ldqb)
-        (local.get $k) (local.get $ldkvb) (local.get $hd) (local.get $m) (local.get $T) (local.get $scale))
-      (call $softmax (local.get $scores) (local.get $T))
+      (local.set $qp (i32.add (local.get $q) (i32.mul (local.get $u) (local.get $ldqb))))
+      ;; scores (m, T) = scale · q_u Kᵀ
+      (if (local.get $kt)
+        (then
+          (if (i32.eq (local.get $m) (i32.const 2))
+            (then (call $outer2 (local.get $scores) (local.get $Tb) (local.get $qp) (local.get $ldqb) (local.get $hd)
+                    (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale) (local.get $scale)))
+            (else (call $outer1 (local.get $scores) (local.get $qp) (local.get $hd)
+                    (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale)))))
+        (else
+          (call $f32_gemm (local.get $scores) (local.get $Tb) (local.get $qp) (local.get $ldqb)
+            (local.get $k) (local.get $ldkvb) (local.get $hd) (local.get $m) (local.get $T) (local.get $scale))))
+      ;; softmax, its 1/Σ applied to the weighted sum of v
+      (local.set $inv0 (f32.div (f32.const 1) (call $exp_shift (local.get $scores) (local.get $T))))
       (if (i32.eq (local.get $m) (i32.const 2))
         (then
-          (call $softmax (i32.add (local.get $scores) (local.get $Tb)) (local.get $T))
-          (call $weigh2 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob))) (local.get $ldob)
-            (local.get $scores) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd)))
+          (local.set $inv1 (f32.div (f32.const 1)
+            (call $exp_shift (i32.add (local.get $scores) (local.get $Tb)) (local.get $T))))
+          (call $outer2 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob))) (local.get $ldob)
+            (local.get $scores) (local.get $Tb) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd)
+            (local.get $inv0) (local.get $inv1)))
         (else
-          (call $weigh1 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob)))
-            (local.get $scores) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd))))
+          (call $outer1 (i32.add (local.get $out) (i32.mul (local.get $u) (local.get $ldob)))
+            (local.get $scores) (local.get $T) (local.get $v) (local.get $ldkvb) (local.get $hd) (local.get $inv0))))
       (local.set $u (i32.add (local.get $u) (local.get $m)))
       (br $next))))
 
@@ -881,7 +996,7 @@
   ;; rmsnorm is quant.rmsNormGeneric over rows of d values:
   ;;   out[r*d+i] = w[i] * (x[r*d+i] * inv), inv = float32(1/sqrt(Σ x²/d + eps)),
   ;; the sum of squares in float64.
-  (func (export "rmsnorm") (param $out i32) (param $x i32) (param $w i32) (param $d i32) (param $rows i32) (param $eps f64)
+  (func $rmsnorm (export "rmsnorm") (param $out i32) (param $x i32) (param $w i32) (param $d i32) (param $rows i32) (param $eps f64)
     (local $r i32) (local $i i32) (local $xp i32) (local $op i32) (local $db i32) (local $d4 i32)
     (local $v v128) (local $s0 v128) (local $s1 v128) (local $ss f64) (local $e f64) (local $inv f32) (local $vinv v128)
     (local.set $db (i32.shl (local.get $d) (i32.const 2)))
@@ -932,15 +1047,44 @@
       (br $row_next))))
 
   ;; silu_mul is quant.siluMulGeneric: gate[i] = gate[i] / (1 + e^-gate[i]) * up[i], i < n.
-  (func (export "silu_mul") (param $gate i32) (param $up i32) (param $n i32)
-    (local $i i32) (local $nb i32) (local $n4 i32) (local $g v128)
+  (func $silu_mul (export "silu_mul") (param $gate i32) (param $up i32) (param $n i32)
+    (local $i i32) (local $nb i32) (local $n4 i32) (local $g v128) (local $e v128)
+    (local $k_hi v128) (local $k_lo v128) (local $k_log2e v128) (local $k_magic v128) (local $k_ln2hi v128) (local $k_ln2lo v128) (local $k_p0 v128) (local $k_p1 v128) (local $k_p2 v128) (local $k_p3 v128) (local $k_p4 v128) (local $k_p5 v128) (local $k_one v128) (local $k_bias v128)
+    (local $ex v128) (local $et v128) (local $en v128) (local $ey v128) (local $ez v128)
+(local.set $k_hi (v128.const f32x4 88 88 88 88))
+    (local.set $k_lo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $k_log2e (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+    (local.set $k_magic (v128.const f32x4 12582912 12582912 12582912 12582912))
+    (local.set $k_ln2hi (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))
+    (local.set $k_ln2lo (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))
+    (local.set $k_p0 (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $k_p1 (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3))
+    (local.set $k_p2 (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3))
+    (local.set $k_p3 (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2))
+    (local.set $k_p4 (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1))
+    (local.set $k_p5 (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1))
+    (local.set $k_one (v128.const f32x4 1 1 1 1))
+    (local.set $k_bias (v128.const i32x4 0x4b3fff81 0x4b3fff81 0x4b3fff81 0x4b3fff81))
     (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
     (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
     (block $d1 (loop $l1
       (br_if $d1 (i32.ge_u (local.get $i) (local.get $n4)))
       (local.set $g (v128.load (i32.add (local.get $gate) (local.get $i))))
+      (local.set $ex (f32x4.pmax (f32x4.pmin (f32x4.neg (local.get $g)) (local.get $k_hi)) (local.get $k_lo)))
+      (local.set $et (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_log2e)) (local.get $k_magic)))
+      (local.set $en (f32x4.sub (local.get $et) (local.get $k_magic)))
+      (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2hi))))
+      (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2lo))))
+      (local.set $ez (f32x4.mul (local.get $ex) (local.get $ex)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_p0)) (local.get $k_p1)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p2)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p3)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p4)))
+      (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p5)))
+      (local.set $ey (f32x4.add (f32x4.add (f32x4.mul (local.get $ey) (local.get $ez)) (local.get $ex)) (local.get $k_one)))
+      (local.set $e (f32x4.mul (local.get $ey) (i32x4.shl (i32x4.sub (local.get $et) (local.get $k_bias)) (i32.const 23))))
       (v128.store (i32.add (local.get $gate) (local.get $i)) (f32x4.mul
-        (f32x4.div (local.get $g) (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (local.get $g)))))
+        (f32x4.div (local.get $g) (f32x4.add (local.get $k_one) (local.get $e)))
         (v128.load (i32.add (local.get $up) (local.get $i)))))
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $l1)))
@@ -952,4 +1096,58 @@
         (v128.load32_splat (i32.add (local.get $up) (local.get $i))))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l2))))
+
+  ;; ---------------------------------------------------------------- RoPE
+
+  ;; rope is quant.ropeGeneric: each head of buf, (T, heads, hd), is split
+  ;; into halves a, b of hd/2 values and rotated by the position's cos, sin
+  ;; rows (T, hd/2): a, b = a·cos - b·sin, b·cos + a·sin, the same operations
+  ;; per element as the reference.
+  (func $rope (export "rope") (param $buf i32) (param $cos i32) (param $sin i32)
+        (param $T i32) (param $heads i32) (param $hd i32)
+    (local $t i32) (local $h i32) (local $i i32) (local $halfb i32) (local $h4 i32)
+    (local $cp i32) (local $sp i32) (local $ap i32) (local $bp i32)
+    (local $a v128) (local $b v128) (local $c v128) (local $s v128)
+    (local $af f32) (local $bf f32) (local $cf f32) (local $sf f32)
+    (local.set $halfb (i32.shl (i32.shr_u (local.get $hd) (i32.const 1)) (i32.const 2)))
+    (local.set $h4 (i32.and (local.get $halfb) (i32.const -16)))
+    (block $t_done (loop $t_next
+      (br_if $t_done (i32.ge_u (local.get $t) (local.get $T)))
+      (local.set $cp (i32.add (local.get $cos) (i32.mul (local.get $t) (local.get $halfb))))
+      (local.set $sp (i32.add (local.get $sin) (i32.mul (local.get $t) (local.get $halfb))))
+      (local.set $h (i32.const 0))
+      (block $h_done (loop $h_next
+        (br_if $h_done (i32.ge_u (local.get $h) (local.get $heads)))
+        (local.set $ap (i32.add (local.get $buf) (i32.shl
+          (i32.mul (i32.add (i32.mul (local.get $t) (local.get $heads)) (local.get $h)) (local.get $hd)) (i32.const 2))))
+        (local.set $bp (i32.add (local.get $ap) (local.get $halfb)))
+        (local.set $i (i32.const 0))
+        (block $v_done (loop $v_next
+          (br_if $v_done (i32.ge_u (local.get $i) (local.get $h4)))
+          (local.set $a (v128.load (i32.add (local.get $ap) (local.get $i))))
+          (local.set $b (v128.load (i32.add (local.get $bp) (local.get $i))))
+          (local.set $c (v128.load (i32.add (local.get $cp) (local.get $i))))
+          (local.set $s (v128.load (i32.add (local.get $sp) (local.get $i))))
+          (v128.store (i32.add (local.get $ap) (local.get $i))
+            (f32x4.sub (f32x4.mul (local.get $a) (local.get $c)) (f32x4.mul (local.get $b) (local.get $s))))
+          (v128.store (i32.add (local.get $bp) (local.get $i))
+            (f32x4.add (f32x4.mul (local.get $b) (local.get $c)) (f32x4.mul (local.get $a) (local.get $s))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $v_next)))
+        (block $s_done (loop $s_next
+          (br_if $s_done (i32.ge_u (local.get $i) (local.get $halfb)))
+          (local.set $af (f32.load (i32.add (local.get $ap) (local.get $i))))
+          (local.set $bf (f32.load (i32.add (local.get $bp) (local.get $i))))
+          (local.set $cf (f32.load (i32.add (local.get $cp) (local.get $i))))
+          (local.set $sf (f32.load (i32.add (local.get $sp) (local.get $i))))
+          (f32.store (i32.add (local.get $ap) (local.get $i))
+            (f32.sub (f32.mul (local.get $af) (local.get $cf)) (f32.mul (local.get $bf) (local.get $sf))))
+          (f32.store (i32.add (local.get $bp) (local.get $i))
+            (f32.add (f32.mul (local.get $bf) (local.get $cf)) (f32.mul (local.get $af) (local.get $sf))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $s_next)))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br $h_next)))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $t_next))))
 )

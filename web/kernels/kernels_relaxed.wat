@@ -212,7 +212,7 @@
     (v128.store (local.get $yp) (local.get $f0)))
 
   ;; matmul_q8 is kernels.wat's matmul_q8 (quant.matMulQ8Generic), bit for bit.
-  (func (export "matmul_q8") (param $y i32) (param $xq i32) (param $xs i32) (param $wq i32) (param $ws i32)
+  (func $relaxed_matmul_q8 (export "matmul_q8") (param $y i32) (param $xq i32) (param $xs i32) (param $wq i32) (param $ws i32)
         (param $T i32) (param $rows i32) (param $cols i32) (param $group i32) (param $r0 i32) (param $r1 i32)
     (local $G i32) (local $o i32) (local $t i32) (local $ldy i32)
     (if (i32.or

@@ -194,5 +194,4 @@ func (b bench) kernelGOPS(m *engine.Model, path string) float64 {
 	return round2(gops)
 }
 
-
 func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }

@@ -54,7 +54,9 @@ func AvailableKernels() []string {
 // fastest available. Faster paths are opt-in rather than installed at start
 // because in WebAssembly they are imports that only the kernel loader
 // (web/kernels/kernels.js) provides: a program that never calls UseKernels
-// runs under Go's plain wasm_exec.js. It returns the path now in use.
+// runs under Go's plain wasm_exec.js. Call it at start-up, before any
+// kernel runs (it is not synchronised with them). It returns the path now
+// in use.
 func UseKernels(path string) (string, error) {
 	sets := append([]kernelSet{genericKernels}, platformKernels()...)
 	if path == "auto" {

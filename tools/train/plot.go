@@ -205,11 +205,12 @@ func line(img *image.RGBA, xa, ya, xb, yb int, c color.RGBA, width int) {
 		if xa == xb && ya == yb {
 			return
 		}
-		if 2*e >= dy {
+		e2 := 2 * e // both tests use the error before this step
+		if e2 >= dy {
 			e += dy
 			xa += sx
 		}
-		if 2*e <= dx {
+		if e2 <= dx {
 			e += dx
 			ya += sy
 		}

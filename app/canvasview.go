@@ -19,18 +19,19 @@ type canvasView struct {
 	Tokens    []string // display text by id
 	Selected  int      // inspected position, -1 for none
 	Planned   int      // masks the next generation appends (for the empty state)
+	Run       int      // the generation shown (data-run, for automated checks)
 	ShowBlock bool     // outline the block of the step shown
 }
 
 func (c *canvasView) Render() app.UI {
 	if len(c.Cells) == 0 {
-		return app.Div().Class("canvas empty").DataSet("testid", "canvas").Body(
+		return app.Div().Class("canvas empty").DataSet("testid", "canvas").DataSet("run", c.Run).Body(
 			app.P().Text(fmt.Sprintf("Press Generate: the prompt and %d masks appear here, and each step unmasks some of them.", c.Planned)),
 		)
 	}
 	// One handler on the canvas serves every cell (event delegation), so a
 	// step's update touches only the cells that changed.
-	return app.Div().Class("canvas").DataSet("testid", "canvas").TabIndex(0).Role("group").
+	return app.Div().Class("canvas").DataSet("testid", "canvas").DataSet("run", c.Run).TabIndex(0).Role("group").
 		Aria("label", "Canvas, one cell per token. Arrow keys move the inspector, Escape closes it.").
 		OnKeyDown(c.onKey).
 		OnClick(c.onPointer).

@@ -1,31 +1,43 @@
 package main
 
 import (
-	"math"
 	"runtime"
 	"runtime/debug"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
 )
 
 // Go's collector in WebAssembly runs on the page's only thread and stops it
 // while it marks: one collection in the middle of a generation is a long
-// task of tens of milliseconds. While the engine streams steps the page
-// therefore only collects if its heap grows past a safety limit, and it
-// collects once the generation is over and the page idle.
+// task of tens of milliseconds. The page therefore runs with automatic
+// collection off, a memory limit as a safety net, and collects explicitly
+// when it is idle: a moment after a model loads and after each generation.
 
-// gcSafetyMargin is how much the heap may grow while collection is held.
+// gcSafetyMargin is how much the heap may grow between two collections
+// before the runtime collects on its own.
 const gcSafetyMargin = 96 << 20
 
-// holdGC postpones collection until releaseGC.
+// gcIdleDelay is how long after a burst of work the page collects.
+const gcIdleDelay = time.Second
+
+// holdGC turns automatic collection off, with the limit above the heap's
+// present size.
 func holdGC() {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	debug.SetMemoryLimit(int64(m.HeapAlloc) + gcSafetyMargin)
 	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(int64(m.HeapAlloc) + gcSafetyMargin)
 }
 
-// releaseGC restores the collector's defaults and collects.
-func releaseGC() {
-	debug.SetGCPercent(100)
-	debug.SetMemoryLimit(math.MaxInt64)
-	runtime.GC()
+// collectWhenIdle collects garbage gcIdleDelay from now unless busy says
+// the page is working then.
+func collectWhenIdle(ctx app.Context, busy func() bool) {
+	ctx.After(gcIdleDelay, func(app.Context) {
+		if busy() {
+			return
+		}
+		runtime.GC()
+		holdGC()
+	})
 }

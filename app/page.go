@@ -25,9 +25,6 @@ const (
 	actExplain  = "explain" // []int: ids for the explainer's masked sentence
 )
 
-// gcIdleDelay is how long after a generation the page collects garbage.
-const gcIdleDelay = time.Second
-
 // playDelay is the time between two steps of a replay.
 const playDelay = 140 * time.Millisecond
 
@@ -41,6 +38,7 @@ type page struct {
 
 	link   engineLink
 	nextID int
+	inbox  stepInbox // steps received, not yet shown
 
 	kernel     string // the worker's kernel path
 	kernelNote string
@@ -99,8 +97,19 @@ func (p *page) OnMount(ctx app.Context) {
 	})
 	ctx.Handle(actExplain, p.onExplain)
 
+	holdGC() // see gcpause.go
 	link, err := startEngine(func(r protocol.Response) {
-		ctx.Dispatch(func(ctx app.Context) { p.onResponse(ctx, r) })
+		if r.Type == protocol.StepDone {
+			if p.inbox.add(r) {
+				time.AfterFunc(stepBatch, func() { ctx.Dispatch(p.takeSteps) })
+			}
+			return
+		}
+		// Steps received before any other message are applied first.
+		ctx.Dispatch(func(ctx app.Context) {
+			p.takeSteps(ctx)
+			p.onResponse(ctx, r)
+		})
 	})
 	if err != nil {
 		p.setStatus(err.Error(), true)
@@ -108,6 +117,13 @@ func (p *page) OnMount(ctx app.Context) {
 	}
 	p.link = link
 	p.load(ctx)
+}
+
+// takeSteps applies the steps waiting in the inbox.
+func (p *page) takeSteps(ctx app.Context) {
+	for _, r := range p.inbox.take() {
+		p.onResponse(ctx, r)
+	}
 }
 
 // send posts a request and returns its id.
@@ -165,6 +181,7 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 		p.kernel = r.Ready.KernelPath
 		p.setStatus(fmt.Sprintf("Ready: %s loaded in %.0f ms. Press Generate.", modelByID(p.loaded).Name, r.Ready.LoadMS), false)
 		p.sentenceID = p.send(protocol.Request{Type: protocol.Tokenize, Text: explainSentence})
+		collectWhenIdle(ctx, p.busy)
 	case protocol.Tokens:
 		if r.ID == p.sentenceID {
 			p.sentence = r.IDs
@@ -199,6 +216,7 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 				r.Done.Steps, r.Done.ForwardPasses, r.Done.ElapsedMS), false)
 		case p.explainID:
 			p.explainBusy = false
+			collectWhenIdle(ctx, p.busy)
 		}
 	case protocol.Error:
 		switch r.ID {
@@ -272,23 +290,21 @@ func (p *page) generate(ctx app.Context) {
 	p.view, p.follow, p.playing, p.selected = 0, true, false, -1
 	p.running, p.stopping = true, false
 	p.setStatus("Generating…", false)
-	holdGC()
 	p.genID = p.send(protocol.Request{Type: protocol.Generate, Generate: &protocol.GenerateRequest{
 		Prompt: p.settings.Prompt, Blank: p.settings.Blank, Chat: modelByID(p.loaded).Chat && p.model.Chat,
 		Options: opts,
 	}})
 }
 
-// endGeneration marks the generation over and lets the collector catch up
-// once the page is idle (gcpause.go).
+// endGeneration marks the generation over; the page collects garbage once
+// it is idle (gcpause.go).
 func (p *page) endGeneration(ctx app.Context) {
 	p.running, p.stopping = false, false
-	ctx.After(gcIdleDelay, func(app.Context) {
-		if !p.running {
-			releaseGC()
-		}
-	})
+	collectWhenIdle(ctx, p.busy)
 }
+
+// busy says whether the page is streaming a generation or loading a model.
+func (p *page) busy() bool { return p.running || p.loading }
 
 func (p *page) stop(ctx app.Context) {
 	if !p.running {
@@ -384,7 +400,7 @@ func (p *page) Render() app.UI {
 			),
 			app.Section().Class("panel output").Aria("label", "Denoising").Body(
 				&canvasView{Cells: cells, Tokens: tokens, Selected: p.selected,
-					Planned:   p.settings.Options.GenLength,
+					Planned: p.settings.Options.GenLength, Run: p.genID,
 					ShowBlock: p.trace != nil && (p.running || p.view < p.trace.Len())},
 				legend(),
 				&timeline{Value: p.view, Max: maxSteps, Playing: p.playing, Running: p.running,

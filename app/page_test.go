@@ -158,3 +158,14 @@ func TestPageExplain(t *testing.T) {
 	assert.False(t, pt.p.explainBusy)
 	assert.Nil(t, pt.p.trace, "the explainer's step is not a generation")
 }
+
+func TestStepInboxBatches(t *testing.T) {
+	var b stepInbox
+	assert.True(t, b.add(protocol.Response{ID: 1}), "the first step starts a batch")
+	assert.False(t, b.add(protocol.Response{ID: 2}))
+	got := b.take()
+	require.Len(t, got, 2)
+	assert.Equal(t, 1, got[0].ID)
+	assert.Empty(t, b.take())
+	assert.True(t, b.add(protocol.Response{ID: 3}), "after a take the next step starts a new batch")
+}

@@ -153,12 +153,13 @@ func save(t *testing.T, name string, png []byte) {
 
 // JavaScript snippets over the page's test hooks.
 const (
-	jsReady     = `(() => { const b = document.querySelector("[data-testid=generate]"); return !!b && !b.disabled; })()`
-	jsStates    = `[...document.querySelectorAll("[data-testid=token]")].map(e => e.dataset.state)`
-	jsStatus    = `document.querySelector("[data-testid=status]").textContent`
-	jsFinished  = `(() => { const s = document.querySelector("[data-testid=status]").textContent; return s.startsWith("Done") || s.startsWith("Stopped"); })()`
+	jsReady    = `(() => { const b = document.querySelector("[data-testid=generate]"); return !!b && !b.disabled; })()`
+	jsStates   = `[...document.querySelectorAll("[data-testid=token]")].map(e => e.dataset.state)`
+	jsStatus   = `document.querySelector("[data-testid=status]").textContent`
+	jsFinished = `(() => { const s = document.querySelector("[data-testid=status]").textContent;
+		return document.querySelector("[data-testid=canvas]").dataset.run !== window.__run && (s.startsWith("Done") || s.startsWith("Stopped")); })()`
 	jsSliderMax = `Number(document.querySelector("[data-testid=step-slider]").max)`
-	jsClickGen  = `window.__genStart = performance.now(); document.querySelector("[data-testid=generate]").click(); true`
+	jsClickGen  = `window.__run = document.querySelector("[data-testid=canvas]").dataset.run; window.__genStart = performance.now(); document.querySelector("[data-testid=generate]").click(); true`
 	jsMarkEnd   = `window.__genEnd = performance.now(); true`
 	jsLongest   = `Math.max(0, ...window.__longTasks.filter(e => e.start + e.duration >= window.__genStart && e.start <= window.__genEnd).map(e => e.duration))`
 	jsLongList  = `JSON.stringify(window.__longTasks.map(e => [Math.round(e.start - window.__genStart), Math.round(e.duration)]))`
@@ -213,6 +214,9 @@ func browser(t *testing.T) (context.Context, *console) {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -126,7 +126,7 @@ func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
 		s.rope(s.k, T, c.NKVHeads)
 		s.attention(T)
 		s.matmul(&layer.AttnOut, s.proj, s.att, T)
-		addInPlace(x, s.proj[:T*d])
+		quant.AxpyF32(1, s.proj[:T*d], x) // residual
 
 		// x = h + ff_out(silu(ff_proj(n)) * up_proj(n)), n = RMSNorm_ff(h)
 		quant.RMSNorm(s.xn[:T*d], x, layer.FFNorm, c.RMSNormEps)
@@ -134,7 +134,7 @@ func (s *State) ForwardAt(tokens []int, positions []int) ([]float32, error) {
 		s.matmul(&layer.Up, s.up, s.xn, T)
 		quant.SiLUMul(s.gate[:T*c.MLPHiddenSize], s.up[:T*c.MLPHiddenSize])
 		s.matmul(&layer.FFOut, s.proj, s.gate, T)
-		addInPlace(x, s.proj[:T*d])
+		quant.AxpyF32(1, s.proj[:T*d], x) // residual
 	}
 
 	// Final RMSNorm at the positions asked for, then the untied LM head.
@@ -163,19 +163,7 @@ func (s *State) matmul(w *quant.Matrix, y, x []float32, T int) {
 // the head is split into halves a, b and becomes (a·cos - b·sin, b·cos + a·sin).
 func (s *State) rope(buf []float32, T, heads int) {
 	hd := s.Model.Config.HeadDim()
-	half := hd / 2
-	for t := range T {
-		cos, sin := s.cos[t*half:(t+1)*half], s.sin[t*half:(t+1)*half]
-		for h := range heads {
-			a := buf[(t*heads+h)*hd:][:half]
-			b := buf[(t*heads+h)*hd+half:][:half]
-			for i := range half {
-				a0, b0 := a[i], b[i]
-				a[i] = a0*cos[i] - b0*sin[i]
-				b[i] = b0*cos[i] + a0*sin[i]
-			}
-		}
-	}
+	quant.RoPE(buf[:T*heads*hd], s.cos, s.sin, T, heads, hd)
 }
 
 // attention is bidirectional scaled dot-product attention with grouped
@@ -209,10 +197,4 @@ func (s *State) attendHead(T, worker, h, t0, t1 int) {
 	scratch := s.scores[worker*s.scoresPerWorker:][:s.scoresPerWorker]
 	quant.Attention(s.att[t0*d+h*hd:], d, s.q[t0*d+h*hd:], d,
 		s.k[kvh*hd:], s.v[kvh*hd:], kvDim, scratch, t1-t0, T, hd, scale)
-}
-
-func addInPlace(x, y []float32) {
-	for i := range x {
-		x[i] += y[i]
-	}
 }

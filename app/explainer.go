@@ -27,6 +27,7 @@ type explainer struct {
 	Ready    bool
 	Busy     bool
 	MaskID   int
+	Order    []int // the step that filled each generated position of the last generation
 
 	t float64 // the masking level
 }
@@ -81,10 +82,13 @@ func (e *explainer) Render() app.UI {
 				"A Transformer like LLaMA (RMSNorm, SiLU-gated MLP, rotary positions) but with bidirectional attention: every position sees every other. "+
 					"It reads the whole canvas, masks included, and predicts a token for every masked position at once. "+
 					"It is trained only on the masked positions, with the loss divided by t."),
-			card("3 · The reverse process: unmasking",
-				"Generation runs the forward process backwards. The canvas starts as the prompt plus a row of masks. "+
+			app.Article().Class("card").Body(
+				app.H3().Text("3 · The reverse process: unmasking"),
+				app.P().Text("Generation runs the forward process backwards. The canvas starts as the prompt plus a row of masks. "+
 					"Each step predicts every masked token, keeps some of the predictions and leaves the rest masked for later steps, "+
 					"so the text appears in the order the model is surest of, not left to right."),
+				e.renderOrder(),
+			),
 			card("4 · Remasking: which predictions to keep",
 				"Low confidence remasking keeps the predictions with the highest probability and re-masks the rest; random keeps a random subset. "+
 					"Margin (the gap between the best and second-best token) and entropy come from Dream. "+
@@ -99,6 +103,36 @@ func (e *explainer) Render() app.UI {
 				"An autoregressive model writes one token per forward pass, left to right, and never revises. "+
 					"A masked diffusion model fills many positions per pass, in any order, and can fill blanks in the middle of a text (try ___ in the prompt). "+
 					"Fewer steps are faster but commit more tokens at once, which costs quality."),
+		),
+	)
+}
+
+// renderOrder shows when each position of the last generation was filled:
+// darker cells were filled earlier.
+func (e *explainer) renderOrder() app.UI {
+	if len(e.Order) == 0 {
+		return app.P().Class("help").Text("Generate something: the order in which its positions were filled appears here.")
+	}
+	last := 0
+	for _, s := range e.Order {
+		last = max(last, s)
+	}
+	return app.Div().Body(
+		app.P().Class("help").Text("Your last generation, position by position: the number is the step that filled it, darker is earlier."),
+		app.Div().Class("order").Aria("label", "Step that filled each position").Body(
+			app.Range(e.Order).Slice(func(i int) app.UI {
+				s := e.Order[i]
+				if s < 0 {
+					return app.Span().Class("cell masked")
+				}
+				f := float64(s) / float64(max(last, 1))
+				cls := "cell order-cell"
+				if f > 0.55 {
+					cls += " late" // light background: dark text
+				}
+				return app.Span().Class(cls).Style("--f", fmt.Sprintf("%.3f", f)).
+					Text(fmt.Sprint(s + 1))
+			}),
 		),
 	)
 }

@@ -379,6 +379,10 @@ func (p *page) Render() app.UI {
 			inspection = &in
 		}
 	}
+	var order []int
+	if p.trace != nil && p.trace.Done != nil {
+		order = p.trace.CommitOrder()
+	}
 	var tokens []string
 	maxLen := 0
 	if p.model != nil {
@@ -421,7 +425,7 @@ func (p *page) Render() app.UI {
 			),
 		),
 		&explainer{Tokens: tokens, Sentence: p.sentence, Masked: p.explainIDs, Result: p.explainDone,
-			Ready: ready && !p.running, Busy: p.explainBusy, MaskID: maskID(p.model)},
+			Ready: ready && !p.running, Busy: p.explainBusy, MaskID: maskID(p.model), Order: order},
 		app.Footer().Class("footer").Body(
 			app.Text("Unmask runs a small LLaDA masked diffusion model entirely in your browser: "),
 			app.Text("the engine is Go compiled to WebAssembly, in a Web Worker. Nothing leaves this page."),

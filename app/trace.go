@@ -162,6 +162,26 @@ func (t *Trace) Summaries() []StepSummary {
 	return out
 }
 
+// CommitOrder lists, for every position that was masked at the start, the
+// 0-based step that filled it (-1 if none did), in canvas order.
+func (t *Trace) CommitOrder() []int {
+	if len(t.Steps) == 0 {
+		return nil
+	}
+	var order []int
+	for p, id := range t.Steps[0].Canvas {
+		if id != t.Mask {
+			continue
+		}
+		step := -1
+		if rec, ok := t.commits[p]; ok {
+			step = rec.Step
+		}
+		order = append(order, step)
+	}
+	return order
+}
+
 // MeanStepMS is the average time of a step.
 func (t *Trace) MeanStepMS() float64 {
 	if len(t.Steps) == 0 {

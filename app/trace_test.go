@@ -109,6 +109,11 @@ func TestTraceSummaries(t *testing.T) {
 	assert.Contains(t, chartLabel(s), "2 steps committed 4 tokens")
 }
 
+func TestCommitOrder(t *testing.T) {
+	assert.Equal(t, []int{0, 0, 1, 1}, twoStepTrace(true).CommitOrder())
+	assert.Nil(t, (&Trace{}).CommitOrder())
+}
+
 func TestDisplayToken(t *testing.T) {
 	tokens := []string{" the", "\n", "  ", "x"}
 	assert.Equal(t, " the", displayToken(tokens, 0))

@@ -98,3 +98,27 @@ func TestModelByID(t *testing.T) {
 	}
 	assert.Equal(t, models[0].ID, modelByID("nope").ID)
 }
+
+// A shared link can hold anything: parsing never panics, and what it keeps
+// survives a round trip through the URL.
+func FuzzParseSettings(f *testing.F) {
+	f.Add("model=instruct&steps=96&len=64&block=32&temp=0.7&cfg=1.5&remask=entropy&threshold=0.9&seed=42&noeos=true&prompt=The+___+sat")
+	f.Add("steps=&len=-3&temp=NaN&cfg=Inf&seed=18446744073709551615&prompt=%00")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		s, _ := parseSettings(q)
+		back, errs := parseSettings(s.Query())
+		if len(errs) > 0 {
+			t.Fatalf("the settings' own query does not parse: %v", errs)
+		}
+		if back.Model != s.Model || back.Prompt != s.Prompt || back.Blank != s.Blank ||
+			back.Options.Steps != s.Options.Steps || back.Options.GenLength != s.Options.GenLength ||
+			back.Options.Remasking != s.Options.Remasking || back.Options.Seed != s.Options.Seed {
+			t.Fatalf("round trip changed %+v into %+v", s, back)
+		}
+		_ = s.Check(0, 128) // must not panic whatever the values
+	})
+}

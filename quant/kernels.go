@@ -97,20 +97,22 @@ func AxpyF32(a float32, x, y []float32) { active.axpyF32(a, x, y) }
 // one head against T keys and values; see attentionGeneric. Row u of q
 // starts at q[u*ldq], row p of k and v at k[p*ldkv] and v[p*ldkv], output
 // row u at out[u*ldo]; each row has hd values. scores is scratch space of
-// at least min(nq, 2)*T values. Passing all the queries of a head at once
-// lets the fast kernels reuse each key and value row for two queries.
+// at least AttentionScratch(nq, T, hd) values. Passing all the queries of
+// a head at once lets the fast kernels reuse each key and value row for
+// several queries.
 func Attention(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldkv int, scores []float32, nq, T, hd int, scale float32) {
 	active.attention(out, ldo, q, ldq, k, v, ldkv, scores, nq, T, hd, scale)
 }
 
 // AttentionScratch is the scratch Attention needs for nq queries of T keys
-// of width hd: the scores of two queries, and from 4 queries on a
-// transposed copy of the keys.
+// of width hd: the scores of two queries and a transposed copy of the keys
+// (the fast kernels compute each score as a lane of an outer product,
+// which keeps the reference's order of summation).
 func AttentionScratch(nq, T, hd int) int {
-	if nq >= 4 {
-		return 2*T + hd*T
+	if nq == 0 {
+		return 0
 	}
-	return min(nq, 2) * T
+	return 2*T + hd*T
 }
 
 // RMSNorm writes w * x / sqrt(mean(x²) + eps) for each row of len(w)

@@ -104,11 +104,13 @@ func axpyF32Generic(a float32, x, y []float32) {
 
 // attentionGeneric computes, for each query u < nq with qu = q[u*ldq:][:hd],
 //
-//	s[p] = Σ_i qu[i]*k[p*ldkv+i] * scale                 for p < T
-//	s = softmax(s)
-//	out[u*ldo+j] = Σ_p s[p] * v[p*ldkv+j]  (in p order)   for j < hd
+//	s[p] = (Σ_i qu[i]*k[p*ldkv+i]) * scale     (in i order)  for p < T
+//	e[p] = expf(s[p] - max(s)),  sum = sum4(e)
+//	out[u*ldo+j] = (Σ_p e[p] * v[p*ldkv+j]) * (1/sum)  (in p order)  for j < hd
 //
-// using scores[:T] for s.
+// using scores[:T] for s and e. Every sum is in a fixed order and the
+// exponential is expf, so the fast kernels, which keep these orders per
+// vector lane, give the same bits.
 func attentionGeneric(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldkv int, scores []float32, nq, T, hd int, scale float32) {
 	s := scores[:T]
 	for u := range nq {
@@ -116,44 +118,115 @@ func attentionGeneric(out []float32, ldo int, q []float32, ldq int, k, v []float
 		for p := range T {
 			s[p] = dotF32Generic(qu, k[p*ldkv:][:hd]) * scale
 		}
-		softmaxGeneric(s)
+		inv := 1 / expShiftGeneric(s)
 		o := out[u*ldo:][:hd]
 		clear(o)
 		for p := range T {
 			axpyF32Generic(s[p], v[p*ldkv:][:hd], o)
 		}
+		for j := range o {
+			o[j] *= inv
+		}
 	}
 }
 
-// softmaxGeneric normalises x in place: e^(x-max) in float64 rounded to
-// float32, summed in float32, then multiplied by 1/sum.
-func softmaxGeneric(x []float32) {
+// expShiftGeneric replaces each x[i] by expf(x[i] - max(x)) and returns
+// their sum4.
+func expShiftGeneric(x []float32) float32 {
 	mx := x[0]
 	for _, v := range x[1:] {
 		mx = max(mx, v)
 	}
-	var sum float32
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
-		sum += e
+		x[i] = expf(v - mx)
 	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
+	return sum4(x)
+}
+
+// sum4 is the sum of x in the order of a 4-lane vector loop: lane j adds
+// up x[j], x[j+4], x[j+8], ... over the first len(x)&^3 values, the lanes
+// are combined as (l0+l2) + (l1+l3), and the last len(x)%4 values are
+// added one by one.
+func sum4(x []float32) float32 {
+	n4 := len(x) &^ 3
+	var l [4]float32
+	for i := 0; i < n4; i += 4 {
+		l[0] += x[i]
+		l[1] += x[i+1]
+		l[2] += x[i+2]
+		l[3] += x[i+3]
 	}
+	sum := (l[0] + l[2]) + (l[1] + l[3])
+	for _, v := range x[n4:] {
+		sum += v
+	}
+	return sum
+}
+
+// Constants of expf (Cephes expf). ln2Hi + ln2Lo is ln 2, ln2Hi with few
+// enough bits that n*ln2Hi is exact.
+const (
+	expLog2e = 1.44269504088896341
+	expMagic = 12582912 // 1.5·2^23: adding it rounds to a whole number
+	expLn2Hi = 0.693359375
+	expLn2Lo = -2.12194440e-4
+	expP0    = 1.9875691500e-4
+	expP1    = 1.3981999507e-3
+	expP2    = 8.3334519073e-3
+	expP3    = 4.1665795894e-2
+	expP4    = 1.6666665459e-1
+	expP5    = 5.0000001201e-1
+)
+
+// expf is e^x in float32 arithmetic, the exponential of every kernel
+// (about 2 ulp): x is clamped to [-88, 88], split as x = n·ln2 + r with
+// n = round(x·log2 e) (by adding and removing 1.5·2^23, which leaves n in
+// the low bits of t), e^r comes from a degree-6 polynomial and 2^n is
+// built in the exponent field ((bits(t) - 0x4b400000 + 127) << 23; 0 for
+// n = -127). Every step is one float32 operation, rounded, in this order,
+// and the vector kernels repeat them lane by lane, so all give the same
+// bits. The clamps compare as WebAssembly's pmin/pmax do, passing NaN
+// through.
+func expf(x float32) float32 {
+	if 88 < x {
+		x = 88
+	}
+	if x < -88 {
+		x = -88
+	}
+	t := float32(x*expLog2e) + expMagic
+	n := t - expMagic
+	r := x - float32(n*expLn2Hi)
+	r -= float32(n * expLn2Lo)
+	z := float32(r * r)
+	y := float32(r*expP0) + expP1
+	y = float32(y*r) + expP2
+	y = float32(y*r) + expP3
+	y = float32(y*r) + expP4
+	y = float32(y*r) + expP5
+	y = float32(float32(y*z)+r) + 1
+	return y * math.Float32frombits((math.Float32bits(t)-0x4b3fff81)<<23)
 }
 
 // rmsNormGeneric writes w * x / sqrt(mean(x²) + eps) for each row of
-// d = len(w) values of x into out, accumulating the mean in float64:
+// d = len(w) values of x into out, the mean in float64:
 //
-//	inv = float32(1 / sqrt(Σ float64(x)² / d + eps)),  out[i] = w[i] * (x[i] * inv)
+//	inv = float32(1 / sqrt(sum4(float64(x)²) / d + eps)),  out[i] = w[i] * (x[i] * inv)
+//
+// where the squares (exact in float64) are summed in sum4's order.
 func rmsNormGeneric(out, x, w []float32, eps float64) {
 	d := len(w)
+	d4 := d &^ 3
 	for r := range len(x) / d {
 		row := x[r*d : (r+1)*d]
-		var ss float64
-		for _, v := range row {
+		var l [4]float64
+		for i := 0; i < d4; i += 4 {
+			for j := range l {
+				l[j] += float64(row[i+j]) * float64(row[i+j])
+			}
+		}
+		ss := (l[0] + l[2]) + (l[1] + l[3])
+		for _, v := range row[d4:] {
 			ss += float64(v) * float64(v)
 		}
 		inv := float32(1 / math.Sqrt(ss/float64(d)+eps))
@@ -164,11 +237,10 @@ func rmsNormGeneric(out, x, w []float32, eps float64) {
 	}
 }
 
-// siluMulGeneric computes gate[i] = gate[i] / (1 + e^-gate[i]) * up[i],
-// the exponential in float64 rounded to float32.
+// siluMulGeneric computes gate[i] = gate[i] / (1 + expf(-gate[i])) * up[i].
 func siluMulGeneric(gate, up []float32) {
 	for i, g := range gate {
-		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+		gate[i] = g / (1 + expf(-g)) * up[i]
 	}
 }
 

@@ -7,8 +7,12 @@
 ;; reads or writes outside the ranges named in each function's comment.
 ;;
 ;; Each kernel's definition is its Go reference in quant/kernels_generic.go.
-;; Integer kernels (matmul_q8, quantize) agree with it bit for bit; the float
-;; kernels reorder sums and use a polynomial exp, so they agree to rounding.
+;; Every kernel of the int8 forward pass (matmul_q8, quantize, attention,
+;; rmsnorm, silu_mul, rope, axpy_f32) agrees with it bit for bit: the
+;; references fix the order of every float sum (per vector lane, as here)
+;; and use this file's exponential (quant.expf), so an int8 model gives the
+;; same logits on every kernel path. matmul_f32 and dot_f32 reorder their
+;; sums and agree to rounding.
 ;;
 ;; hsum4_i32, tail4_i8 and gather4_f32 are exported for
 ;; kernels_relaxed.wat, which also falls back to matmul_q8.
@@ -121,7 +125,7 @@
         (f32.load (i32.add (local.get $p) (i32.shl (local.get $stride) (i32.const 1)))))
       (f32.load (i32.add (local.get $p) (i32.mul (local.get $stride) (i32.const 3))))))
 
-;; exp4 is e^x per lane (Cephes expf: x = n·ln2 + r with |r| <= ln2/2,
+  ;; exp4 is quant.expf per lane (Cephes expf: x = n·ln2 + r with |r| <= ln2/2,
   ;; e^r by a degree-6 polynomial, 2^n built in the exponent field; about
   ;; 2 ulp). n = round(x·log2 e) comes from adding and removing 1.5·2^23,
   ;; which leaves n in the low bits of the float, avoiding floor and
@@ -941,13 +945,12 @@
 
   ;; attention is quant.attentionGeneric: for each query u < nq (row u*ldq of q),
   ;;   s[p] = scale * Σ_{i<hd} q[u*ldq+i] * k[p*ldkv+i]   for p < T
-  ;;   s = softmax(s)
-  ;;   out[u*ldo+j] = Σ_p s[p] * v[p*ldkv+j]             for j < hd
-  ;; Queries go two at a time, using scores[0 : 2T) for their scores. With
-  ;; 4 queries or more, Kᵀ is first laid out in scores[2T : 2T + hd·T] so
-  ;; that the scores too are outer products (quant.AttentionScratch says
-  ;; how much scratch that takes); with fewer, dot products of 4 keys by 2
-  ;; queries (f32_gemm) need no Kᵀ.
+  ;;   e = exp(s - max s),  out[u*ldo+j] = (1/Σe) * Σ_p e[p] * v[p*ldkv+j]   for j < hd
+  ;; with its exact operation order: Kᵀ is first laid out in
+  ;; scores[2T : 2T + hd·T] so that the scores too are outer products, each
+  ;; lane summing its products in i order as the reference's dot product
+  ;; does; queries go two at a time, using scores[0 : 2T) for their scores
+  ;; (quant.AttentionScratch says how much scratch that takes).
   (func $attention (export "attention") (param $out i32) (param $ldo i32) (param $q i32) (param $ldq i32)
         (param $k i32) (param $v i32) (param $ldkv i32) (param $scores i32)
         (param $nq i32) (param $T i32) (param $hd i32) (param $scale f32)
@@ -957,25 +960,20 @@
     (local.set $ldqb (i32.shl (local.get $ldq) (i32.const 2)))
     (local.set $ldkvb (i32.shl (local.get $ldkv) (i32.const 2)))
     (local.set $Tb (i32.shl (local.get $T) (i32.const 2)))
-    (if (i32.ge_u (local.get $nq) (i32.const 4)) (then
-      (local.set $kt (i32.add (local.get $scores) (i32.shl (local.get $Tb) (i32.const 1))))
-      (call $transpose (local.get $kt) (local.get $k) (local.get $ldkvb) (local.get $T) (local.get $hd))))
+    (if (i32.eqz (local.get $nq)) (then (return)))
+    (local.set $kt (i32.add (local.get $scores) (i32.shl (local.get $Tb) (i32.const 1))))
+    (call $transpose (local.get $kt) (local.get $k) (local.get $ldkvb) (local.get $T) (local.get $hd))
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $u) (local.get $nq)))
       (local.set $m (select (i32.const 2) (i32.const 1)
         (i32.ge_u (i32.sub (local.get $nq) (local.get $u)) (i32.const 2))))
       (local.set $qp (i32.add (local.get $q) (i32.mul (local.get $u) (local.get $ldqb))))
       ;; scores (m, T) = scale · q_u Kᵀ
-      (if (local.get $kt)
-        (then
-          (if (i32.eq (local.get $m) (i32.const 2))
-            (then (call $outer2 (local.get $scores) (local.get $Tb) (local.get $qp) (local.get $ldqb) (local.get $hd)
-                    (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale) (local.get $scale)))
-            (else (call $outer1 (local.get $scores) (local.get $qp) (local.get $hd)
-                    (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale)))))
-        (else
-          (call $f32_gemm (local.get $scores) (local.get $Tb) (local.get $qp) (local.get $ldqb)
-            (local.get $k) (local.get $ldkvb) (local.get $hd) (local.get $m) (local.get $T) (local.get $scale))))
+      (if (i32.eq (local.get $m) (i32.const 2))
+        (then (call $outer2 (local.get $scores) (local.get $Tb) (local.get $qp) (local.get $ldqb) (local.get $hd)
+                (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale) (local.get $scale)))
+        (else (call $outer1 (local.get $scores) (local.get $qp) (local.get $hd)
+                (local.get $kt) (local.get $Tb) (local.get $T) (local.get $scale))))
       ;; softmax, its 1/Σ applied to the weighted sum of v
       (local.set $inv0 (f32.div (f32.const 1) (call $exp_shift (local.get $scores) (local.get $T))))
       (if (i32.eq (local.get $m) (i32.const 2))

@@ -61,6 +61,10 @@ type page struct {
 	playing  bool
 	selected int // inspected position, -1 for none
 
+	previewID  int
+	previewSeq int   // the latest preview asked for; older ones are dropped
+	preview    []int // the prompt as the next generation will see it
+
 	explainID   int
 	explainIDs  []int // the explainer's sentence with its masks
 	explainDone *protocol.StepInfo
@@ -155,7 +159,7 @@ func (p *page) load(ctx app.Context) {
 	}
 	p.model, p.loaded, p.loading = nil, "", true
 	p.progress = protocol.Bytes{}
-	p.sentence, p.explainIDs, p.explainDone = nil, nil, nil
+	p.sentence, p.explainIDs, p.explainDone, p.preview = nil, nil, nil, nil
 	// The trace's ids mean nothing to another model's vocabulary.
 	p.trace, p.view, p.playing, p.selected = nil, 0, false, -1
 	p.setStatus("Downloading "+entry.Name+"…", false)
@@ -181,10 +185,14 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 		p.kernel = r.Ready.KernelPath
 		p.setStatus(fmt.Sprintf("Ready: %s loaded in %.0f ms. Press Generate.", modelByID(p.loaded).Name, r.Ready.LoadMS), false)
 		p.sentenceID = p.send(protocol.Request{Type: protocol.Tokenize, Text: explainSentence})
+		p.askPreview(ctx)
 		collectWhenIdle(ctx, p.busy)
 	case protocol.Tokens:
-		if r.ID == p.sentenceID {
+		switch r.ID {
+		case p.sentenceID:
 			p.sentence = r.IDs
+		case p.previewID:
+			p.preview = r.IDs
 		}
 	case protocol.StepDone:
 		switch r.ID {
@@ -231,6 +239,9 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 		case p.explainID:
 			p.explainBusy = false
 		case p.sentenceID:
+		case p.previewID:
+			p.preview = nil
+			return // the same problem shows when generating
 		default:
 			return // a request the page has moved on from (a replaced download)
 		}
@@ -246,6 +257,26 @@ func (p *page) onSettings(ctx app.Context, a app.Action) {
 	}
 	p.settings = s
 	p.writeURL(ctx)
+	p.askPreview(ctx)
+}
+
+// previewDelay lets typing settle before the prompt is encoded again.
+const previewDelay = 150 * time.Millisecond
+
+// askPreview has the worker encode the prompt as a generation would, so the
+// canvas shows the prompt and its masks before Generate (and a generation's
+// first step finds its cells already there).
+func (p *page) askPreview(ctx app.Context) {
+	p.previewSeq++
+	seq := p.previewSeq
+	ctx.After(previewDelay, func(ctx app.Context) {
+		if seq != p.previewSeq || p.model == nil || p.loading {
+			return
+		}
+		p.previewID = p.send(protocol.Request{Type: protocol.Tokenize, Generate: &protocol.GenerateRequest{
+			Prompt: p.settings.Prompt, Blank: p.settings.Blank, Chat: modelByID(p.loaded).Chat && p.model.Chat,
+		}})
+	})
 }
 
 func (p *page) onModel(ctx app.Context, a app.Action) {
@@ -378,6 +409,8 @@ func (p *page) Render() app.UI {
 			in := p.trace.Inspect(p.selected, p.view)
 			inspection = &in
 		}
+	} else if p.preview != nil && p.model != nil {
+		cells = previewCells(p.preview, p.settings.Options.GenLength, p.model.Config.MaskTokenID)
 	}
 	var order []int
 	if p.trace != nil && p.trace.Done != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 	"github.com/stretchr/testify/assert"
@@ -65,7 +66,7 @@ func (pt *pageTester) ready() {
 	pt.respond(protocol.Response{Type: protocol.Ready, ID: load.ID, Ready: testModel})
 	require.False(pt.t, pt.p.loading)
 	require.NotNil(pt.t, pt.p.model)
-	assert.Equal(pt.t, protocol.Tokenize, pt.link.last().Type, "the explainer's sentence is tokenized")
+
 }
 
 func step(i int, canvas []int, commits ...engine.Commit) *protocol.StepInfo {
@@ -141,10 +142,32 @@ func TestPageRejectsBadSettings(t *testing.T) {
 	assert.Contains(t, pt.p.status, "block_length")
 }
 
+func TestPagePreview(t *testing.T) {
+	pt := newPageTester(t)
+	pt.ready()
+	var req protocol.Request
+	require.Eventually(t, func() bool {
+		pt.disp.Consume()
+		req = pt.link.last()
+		return req.Type == protocol.Tokenize && req.Generate != nil
+	}, 2*time.Second, 10*time.Millisecond, "the prompt is sent for a preview")
+	assert.Equal(t, pt.p.settings.Prompt, req.Generate.Prompt)
+	pt.respond(protocol.Response{Type: protocol.Tokens, ID: req.ID, IDs: []int{1, 2}})
+	assert.Equal(t, []int{1, 2}, pt.p.preview)
+	cells := previewCells(pt.p.preview, pt.p.settings.Options.GenLength, testModel.Config.MaskTokenID)
+	assert.Len(t, cells, 2+pt.p.settings.Options.GenLength)
+}
+
 func TestPageExplain(t *testing.T) {
 	pt := newPageTester(t)
 	pt.ready()
-	tok := pt.link.last()
+	var tok protocol.Request
+	for _, r := range pt.link.sent {
+		if r.Type == protocol.Tokenize && r.Text == explainSentence {
+			tok = r
+		}
+	}
+	require.NotZero(t, tok.ID, "the explainer's sentence is sent for encoding")
 	pt.respond(protocol.Response{Type: protocol.Tokens, ID: tok.ID, IDs: []int{1, 2, 3}})
 	assert.Equal(t, []int{1, 2, 3}, pt.p.sentence)
 	pt.do(func(ctx app.Context) { pt.p.onExplain(ctx, app.Action{Value: []int{1, 9, 3}}) })

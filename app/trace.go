@@ -98,6 +98,23 @@ func (t *Trace) View(v int) []Cell {
 	return cells
 }
 
+// previewCells is the canvas a generation will start from: the prompt as
+// the worker encoded it (its blanks masked) and genLength masks.
+func previewCells(prompt []int, genLength, mask int) []Cell {
+	cells := make([]Cell, 0, len(prompt)+genLength)
+	for p, id := range prompt {
+		state := CellPrompt
+		if id == mask {
+			state = CellMasked
+		}
+		cells = append(cells, Cell{Pos: p, Token: id, State: state, CommitStep: -1})
+	}
+	for i := range genLength {
+		cells = append(cells, Cell{Pos: len(prompt) + i, Token: mask, State: CellMasked, CommitStep: -1})
+	}
+	return cells
+}
+
 // Inspection is what the page shows about one position at one view.
 type Inspection struct {
 	Pos        int

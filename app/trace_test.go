@@ -109,6 +109,13 @@ func TestTraceSummaries(t *testing.T) {
 	assert.Contains(t, chartLabel(s), "2 steps committed 4 tokens")
 }
 
+func TestPreviewCells(t *testing.T) {
+	cells := previewCells([]int{5, M, 6}, 2, M)
+	assert.Equal(t, []CellState{CellPrompt, CellMasked, CellPrompt, CellMasked, CellMasked}, states(cells))
+	assert.Equal(t, 4, cells[4].Pos)
+	assert.Equal(t, M, cells[4].Token)
+}
+
 func TestCommitOrder(t *testing.T) {
 	assert.Equal(t, []int{0, 0, 1, 1}, twoStepTrace(true).CommitOrder())
 	assert.Nil(t, (&Trace{}).CommitOrder())

@@ -10,7 +10,8 @@ const (
 	Load     = "load"     // fetch (or take) a model file and prepare the engine
 	Generate = "generate" // run the reverse process, streaming one Step per step
 	Stop     = "stop"     // end the running generation after the current step
-	Tokenize = "tokenize" // encode text with the model's tokenizer
+	Tokenize = "tokenize" // encode Text, or a GenerateRequest's prompt as Generate would
+
 )
 
 // Response types, worker to page.
@@ -31,7 +32,7 @@ type Request struct {
 	ID       int              `json:"id"`
 	Load     *LoadRequest     `json:"load,omitempty"`
 	Generate *GenerateRequest `json:"generate,omitempty"`
-	Text     string           `json:"text,omitempty"` // for Tokenize
+	Text     string           `json:"text,omitempty"` // for Tokenize without Generate
 }
 
 // LoadRequest names the model: a URL to fetch, relative to the worker, or

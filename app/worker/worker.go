@@ -93,6 +93,15 @@ func (w *Worker) Handle(req protocol.Request) (wait <-chan struct{}) {
 			w.fail(req.ID, errors.New("no model loaded yet"))
 		case m.Tokenizer == nil:
 			w.fail(req.ID, ErrNoTokenizer)
+		case req.Generate != nil:
+			// The prompt exactly as a generation would build it: blanks,
+			// chat template and all (the page previews its canvas).
+			ids, _, err := promptIDs(m, req.Generate)
+			if err != nil {
+				w.fail(req.ID, err)
+				return nil
+			}
+			w.host.Send(protocol.Response{Type: protocol.Tokens, ID: req.ID, IDs: ids})
 		default:
 			w.host.Send(protocol.Response{Type: protocol.Tokens, ID: req.ID, IDs: m.Tokenizer.Encode(req.Text)})
 		}

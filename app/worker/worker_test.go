@@ -384,6 +384,16 @@ func TestInfill(t *testing.T) {
 	require.Len(t, r, 1)
 	assert.Equal(t, protocol.Tokens, r[0].Type)
 	assert.Equal(t, m.Tokenizer.Encode("cat"), r[0].IDs)
+
+	// A generation's prompt, blanks and chat template included.
+	gen := &protocol.GenerateRequest{Prompt: "a ___", Blank: 2, Chat: true}
+	want, _, err := promptIDs(m, gen)
+	require.NoError(t, err)
+	run(t, w, protocol.Request{Type: protocol.Tokenize, ID: 6, Generate: gen})
+	r = h.take()
+	require.Len(t, r, 1)
+	assert.Equal(t, want, r[0].IDs)
+	assert.Contains(t, r[0].IDs, m.Config.MaskTokenID)
 }
 
 func TestUnknownRequest(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 
 // stepBatch is the longest a received step waits before the page shows
 // it. The engine can step faster than a page is worth redrawing; batching
-// keeps the main thread's work per second bounded (about 20 renders)
+// keeps the main thread's work per second bounded (about 12 renders)
 // whatever the model's speed.
-const stepBatch = 50 * time.Millisecond
+const stepBatch = 80 * time.Millisecond
 
 // stepInbox holds the steps received since the page last drew. The
 // worker's messages arrive on the browser's event goroutine; the page

@@ -155,7 +155,9 @@ func (p *page) load(ctx app.Context) {
 		return
 	}
 	if p.running {
-		p.stop(ctx)
+		// The worker cancels the generation when the load arrives; its
+		// last messages belong to no view any more.
+		p.running, p.stopping, p.genID = false, false, 0
 	}
 	p.model, p.loaded, p.loading = nil, "", true
 	p.progress = protocol.Bytes{}
@@ -195,22 +197,22 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 			p.preview = r.IDs
 		}
 	case protocol.StepDone:
-		switch r.ID {
-		case p.genID:
+		switch {
+		case r.ID == p.genID && p.trace != nil:
 			p.trace.Add(*r.Step)
 			if p.follow {
 				p.view = p.trace.Len()
 			}
 			p.setStatus(fmt.Sprintf("Generating: step %d of %d…", p.trace.Len(), p.trace.Planned), false)
-		case p.explainID:
+		case r.ID == p.explainID:
 			if p.explainDone == nil {
 				step := *r.Step
 				p.explainDone = &step
 			}
 		}
 	case protocol.Done:
-		switch r.ID {
-		case p.genID:
+		switch {
+		case r.ID == p.genID && p.trace != nil:
 			p.endGeneration(ctx)
 			p.trace.Done = r.Done
 			if p.follow {
@@ -222,7 +224,7 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 			}
 			p.setStatus(fmt.Sprintf("%s: %d steps, %d forward passes in %.0f ms.", verb,
 				r.Done.Steps, r.Done.ForwardPasses, r.Done.ElapsedMS), false)
-		case p.explainID:
+		case r.ID == p.explainID:
 			p.explainBusy = false
 			collectWhenIdle(ctx, p.busy)
 		}

@@ -113,6 +113,22 @@ func TestPageStop(t *testing.T) {
 	assert.Contains(t, pt.p.status, "Stopped")
 }
 
+// Switching models mid-generation drops the old generation's last messages.
+func TestPageSwitchModelWhileGenerating(t *testing.T) {
+	pt := newPageTester(t)
+	pt.ready()
+	pt.do(func(ctx app.Context) { pt.p.generate(ctx) })
+	gen := pt.link.last()
+	pt.do(func(ctx app.Context) { pt.p.onModel(ctx, app.Action{Value: models[len(models)-1].ID}) })
+	pt.do(func(ctx app.Context) { pt.p.load(ctx) }) // also when the id is the same
+	assert.False(t, pt.p.running)
+	assert.Nil(t, pt.p.trace)
+	pt.respond(protocol.Response{Type: protocol.StepDone, ID: gen.ID, Step: step(0, []int{1, 9, 9})})
+	pt.respond(protocol.Response{Type: protocol.Done, ID: gen.ID, Done: &protocol.DoneInfo{Stopped: true}})
+	assert.Nil(t, pt.p.trace)
+	assert.True(t, pt.p.loading)
+}
+
 func TestPageErrors(t *testing.T) {
 	pt := newPageTester(t)
 	pt.do(func(ctx app.Context) { pt.p.load(ctx) })

@@ -168,8 +168,29 @@ func (p *page) load(ctx app.Context) {
 	p.loadID = p.send(protocol.Request{Type: protocol.Load, Load: &protocol.LoadRequest{URL: entry.File}})
 }
 
+// complete says whether a response carries the part its type promises.
+func complete(r protocol.Response) bool {
+	switch r.Type {
+	case protocol.Hello:
+		return r.Hello != nil
+	case protocol.Progress:
+		return r.Progress != nil
+	case protocol.Ready:
+		return r.Ready != nil
+	case protocol.StepDone:
+		return r.Step != nil
+	case protocol.Done:
+		return r.Done != nil
+	}
+	return true
+}
+
 // onResponse applies one message from the worker.
 func (p *page) onResponse(ctx app.Context, r protocol.Response) {
+	if !complete(r) {
+		p.setStatus("the engine worker sent an incomplete "+r.Type+" message", true)
+		return
+	}
 	switch r.Type {
 	case protocol.Hello:
 		p.kernel, p.kernelNote = r.Hello.KernelPath, r.Hello.Note

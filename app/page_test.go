@@ -198,6 +198,15 @@ func TestPageExplain(t *testing.T) {
 	assert.Nil(t, pt.p.trace, "the explainer's step is not a generation")
 }
 
+func TestPageIncompleteMessages(t *testing.T) {
+	pt := newPageTester(t)
+	for _, typ := range []string{protocol.Hello, protocol.Progress, protocol.Ready, protocol.StepDone, protocol.Done} {
+		pt.respond(protocol.Response{Type: typ})
+		assert.True(t, pt.p.statusError, typ)
+		assert.Contains(t, pt.p.status, "incomplete "+typ)
+	}
+}
+
 func TestStepInboxBatches(t *testing.T) {
 	var b stepInbox
 	assert.True(t, b.add(protocol.Response{ID: 1}), "the first step starts a batch")

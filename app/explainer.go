@@ -29,11 +29,12 @@ type explainer struct {
 	MaskID   int
 	Order    []int // the step that filled each generated position of the last generation
 
-	t float64 // the masking level
+	t      float64 // the masking level
+	picked int     // the demo position whose candidates are listed, -1 for none
 }
 
 // OnInit starts the demo with some of the sentence masked.
-func (e *explainer) OnInit() { e.t = 0.4 }
+func (e *explainer) OnInit() { e.t, e.picked = 0.4, -1 }
 
 // maskLevel is the fixed uniform draw of position i: position i is masked
 // at time t when maskLevel(i) < t, so raising t only ever adds masks, as
@@ -182,10 +183,59 @@ func (e *explainer) renderDemo() app.UI {
 			if best.Token == e.Sentence[i] {
 				cls += " hit"
 			}
+			if i == e.picked {
+				cls += " selected"
+			}
+			pos := i
 			return app.Span().Class(cls).Style("--p", fmt.Sprintf("%.3f", best.Prob)).
 				Title(fmt.Sprintf("model: “%s” (%.0f%%); original: “%s”", displayToken(e.Tokens, best.Token), 100*best.Prob, truth)).
+				OnClick(func(ctx app.Context, ev app.Event) { e.picked = pos }, pos).
 				Text(displayToken(e.Tokens, best.Token))
 		})),
-		app.If(current, app.P().Class("help").Text("Coloured cells are the model's best guesses, greener when surer; a tick marks a guess equal to the original. Hover for details.")),
+		e.renderScoreIf(current, ids),
+	)
+}
+
+// renderScoreIf is renderScore when the model's answer is for this
+// sentence (app.If would evaluate its argument either way).
+func (e *explainer) renderScoreIf(current bool, ids []int) app.UI {
+	if !current {
+		return app.Text("")
+	}
+	return e.renderScore(ids)
+}
+
+// renderScore says how many masked tokens the model got right, and lists
+// the candidates of the guess last tapped.
+func (e *explainer) renderScore(ids []int) app.UI {
+	right, masked := 0, 0
+	for i, id := range ids {
+		if id != e.MaskID {
+			continue
+		}
+		masked++
+		if c := e.Result.Candidates[i]; len(c) > 0 && c[0].Token == e.Sentence[i] {
+			right++
+		}
+	}
+	var picked app.UI = app.Text("")
+	if c := e.Result.Candidates[e.picked]; e.picked >= 0 && e.picked < len(ids) && len(c) > 0 {
+		picked = app.Ol().Class("candidates").Body(app.Range(c).Slice(func(k int) app.UI {
+			cls := "candidate"
+			if c[k].Token == e.Sentence[e.picked] {
+				cls += " chosen"
+			}
+			return app.Li().Class(cls).Body(
+				app.Span().Class("tok").Text(displayToken(e.Tokens, c[k].Token)),
+				app.Span().Class("bar").Style("--w", fmt.Sprintf("%.1f%%", 100*c[k].Prob)),
+				app.Span().Class("prob").Text(fmt.Sprintf("%.1f%%", 100*c[k].Prob)),
+			)
+		}))
+	}
+	return app.Div().Body(
+		app.P().Class("help").Text(fmt.Sprintf("The model's best guess is the original token for %d of the %d masks. "+
+			"Greener cells are surer guesses; ✓ marks a right one; tap a guess for its top candidates (the original in bold). "+
+			"Raise t and watch the guesses get worse: with less context, more masks are ambiguous.", right, masked)),
+		picked,
 	)
 }

@@ -39,7 +39,7 @@ func siteFiles(webDir string) ([]string, error) {
 	shipped := map[string]bool{}
 	for _, m := range models {
 		if _, err := os.Stat(filepath.Join(webDir, filepath.FromSlash(m.File))); err != nil {
-			return nil, fmt.Errorf("model %q: %w", m.ID, err)
+			return nil, fmt.Errorf("model %q (app/models.go) has no file: %w", m.ID, err)
 		}
 		shipped[m.File] = true
 	}

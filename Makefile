@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
+# Native builds and tests get the AVX2 kernels of package quant and of the
+# trainer (simd/archsimd, amd64 only); GOOS=js builds are unaffected.
+export GOEXPERIMENT ?= simd
 
 .PHONY: all build test vet unit serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm test-worker chromium e2e
 

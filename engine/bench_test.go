@@ -7,11 +7,14 @@ import (
 
 	"unmask/engine"
 	"unmask/engine/checkpoint"
+	"unmask/quant"
 )
 
 // BenchmarkForward measures one forward pass over a full canvas: the
 // conformance checkpoint at 64 tokens and the ~5M-parameter benchmark shape
-// at 256 tokens, float32 against int8, on one and two goroutines.
+// at 256 tokens, float32 against int8, on one and two goroutines, with
+// every kernel path the program has (natively "go", and "avx2" when built
+// with GOEXPERIMENT=simd on a processor with AVX2).
 //
 //	go test -run '^$' -bench Forward ./engine
 func BenchmarkForward(b *testing.B) {
@@ -34,21 +37,27 @@ func BenchmarkForward(b *testing.B) {
 				model = model.Quantize(0)
 			}
 			for _, threads := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%s/tokens=%d/threads=%d", m.name, dtype, m.tokens, threads), func(b *testing.B) {
-					st := engine.NewState(model, m.tokens)
-					st.Threads = threads
-					ids := make([]int, m.tokens)
-					for i := range ids {
-						ids[i] = i % model.Config.VocabSize
-					}
-					b.ReportAllocs()
-					for b.Loop() {
-						if _, err := st.Forward(ids); err != nil {
+				for _, kernels := range quant.AvailableKernels() {
+					b.Run(fmt.Sprintf("%s/%s/tokens=%d/threads=%d/kernels=%s", m.name, dtype, m.tokens, threads, kernels), func(b *testing.B) {
+						if _, err := quant.UseKernels(kernels); err != nil {
 							b.Fatal(err)
 						}
-					}
-					b.ReportMetric(float64(b.N*m.tokens)/b.Elapsed().Seconds(), "tokens/s")
-				})
+						defer quant.UseKernels("go")
+						st := engine.NewState(model, m.tokens)
+						st.Threads = threads
+						ids := make([]int, m.tokens)
+						for i := range ids {
+							ids[i] = i % model.Config.VocabSize
+						}
+						b.ReportAllocs()
+						for b.Loop() {
+							if _, err := st.Forward(ids); err != nil {
+								b.Fatal(err)
+							}
+						}
+						b.ReportMetric(float64(b.N*m.tokens)/b.Elapsed().Seconds(), "tokens/s")
+					})
+				}
 			}
 		}
 	}

@@ -37,7 +37,8 @@ var genericKernels = kernelSet{
 var active = genericKernels
 
 // KernelPath names the active kernel implementation: "go" (the plain Go
-// references), "simd" (WebAssembly SIMD128) or "relaxed-simd".
+// references), "simd" (WebAssembly SIMD128), "relaxed-simd" or "avx2"
+// (amd64 built with GOEXPERIMENT=simd, on a processor with AVX2).
 func KernelPath() string { return active.name }
 
 // AvailableKernels lists the kernel paths this program can use, "go"
@@ -105,14 +106,15 @@ func Attention(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldk
 }
 
 // AttentionScratch is the scratch Attention needs for nq queries of T keys
-// of width hd: the scores of two queries and a transposed copy of the keys
-// (the fast kernels compute each score as a lane of an outer product,
-// which keeps the reference's order of summation).
+// of width hd: the scores of up to four queries, their weights and
+// queries rearranged, and a transposed copy of the keys (the fast kernels
+// compute each score as a lane of an outer product, which keeps the
+// reference's order of summation).
 func AttentionScratch(nq, T, hd int) int {
 	if nq == 0 {
 		return 0
 	}
-	return 2*T + hd*T
+	return 8*T + 4*hd + hd*T
 }
 
 // RMSNorm writes w * x / sqrt(mean(x²) + eps) for each row of len(w)

@@ -1,4 +1,4 @@
-//go:build !js || !wasm || purego
+//go:build purego || !((js && wasm) || (goexperiment.simd && amd64))
 
 package quant
 

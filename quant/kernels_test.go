@@ -504,7 +504,7 @@ func TestKernelBoundsPanic(t *testing.T) {
 		},
 		"short scores for keys": func() {
 			boundsAttention(make([]float32, 16), 4, make([]float32, 16), 4, make([]float32, 12), make([]float32, 12), 4,
-				make([]float32, 17), 4, 3, 4)
+				make([]float32, 51), 4, 3, 4)
 		},
 		"no keys":    func() { boundsAttention(make([]float32, 4), 4, make([]float32, 4), 4, nil, nil, 4, nil, 1, 0, 4) },
 		"rms no w":   func() { boundsRMSNorm(make([]float32, 4), make([]float32, 4), nil) },
@@ -524,9 +524,9 @@ func TestKernelBoundsPanic(t *testing.T) {
 	// Exactly long enough passes.
 	boundsMatMulQ8(make([]float32, 4), make([]int8, 8), make([]float32, 2), make([]int8, 8), make([]float32, 2), 2, 2, 4, 4, 0, 2)
 	boundsAttention(make([]float32, 8), 4, make([]float32, 8), 4, make([]float32, 12), make([]float32, 12), 4,
-		make([]float32, 18), 2, 3, 4)
+		make([]float32, 52), 2, 3, 4)
 	boundsAttention(make([]float32, 16), 4, make([]float32, 16), 4, make([]float32, 12), make([]float32, 12), 4,
-		make([]float32, 18), 4, 3, 4)
+		make([]float32, 52), 4, 3, 4)
 }
 
 func FuzzRowKernels(f *testing.F) {

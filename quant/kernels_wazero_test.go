@@ -62,7 +62,7 @@ func fastKernelSets(tb testing.TB) []kernelSet {
 	if wazeroErr != nil {
 		tb.Fatalf("loading %s into wazero: %v", kernelsWasm, wazeroErr)
 	}
-	return []kernelSet{wazeroSet.set()}
+	return append([]kernelSet{wazeroSet.set()}, platformKernels()...)
 }
 
 func bytesOf[E any](s []E) []byte {

@@ -19,6 +19,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"unmask/quant"
 )
 
 // command is one subcommand; each lives in its own file and registers
@@ -45,6 +47,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	// The fastest kernels this machine has: natively AVX2 when built with
+	// GOEXPERIMENT=simd on a processor that has it, else the Go references.
+	if _, err := quant.UseKernels("auto"); err != nil {
+		fmt.Fprintf(stderr, "llada: %v\n", err)
+		return 2
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

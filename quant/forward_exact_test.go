@@ -1,0 +1,110 @@
+package quant_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"unmask/engine"
+	"unmask/quant"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden from the Go references")
+
+// goldenForward holds, for the forward pass of the benchmark-shaped int8
+// model over 64 tokens, the sha256 of each token's logits (float32, little
+// endian), as the Go references compute them.
+const goldenForward = "testdata/q8_forward.golden"
+
+// An int8 model's logits are the same bits on every kernel path: the Go
+// references, the WebAssembly kernels (natively through wazero; under
+// Node SIMD128 and relaxed SIMD) and the native ones, on one goroutine or
+// two, and the same as the golden, which the native Go references wrote.
+func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
+	model := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
+	ids := make([]int, 64)
+	for i := range ids {
+		ids[i] = (i*577 + 3) % model.Config.VocabSize
+	}
+	want := readGoldenForward(t)
+	for _, path := range quant.KernelPathsForTest(t) {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
+				quant.UseKernelsForTest(t, path)
+				st := engine.NewState(model, len(ids))
+				st.Threads = threads
+				logits, err := st.Forward(ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := rowDigests(logits, model.Config.EmbeddingSize)
+				if *update && path == "go" && threads == 1 {
+					writeGoldenForward(t, got)
+					want = got
+				}
+				if len(want) != len(got) {
+					t.Fatalf("%s has %d rows, the pass %d (run go test ./quant -run Q8Forward -update)", goldenForward, len(want), len(got))
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("logits of token %d differ from %s (first values %v)", i, goldenForward,
+							logits[i*model.Config.EmbeddingSize:][:4])
+					}
+				}
+			})
+		}
+	}
+}
+
+func rowDigests(logits []float32, width int) []string {
+	var rows []string
+	buf := make([]byte, 4*width)
+	for r := 0; r < len(logits)/width; r++ {
+		for i, v := range logits[r*width : (r+1)*width] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		sum := sha256.Sum256(buf)
+		rows = append(rows, hex.EncodeToString(sum[:]))
+	}
+	return rows
+}
+
+func readGoldenForward(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(goldenForward)
+	if os.IsNotExist(err) && *update {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			rows = append(rows, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func writeGoldenForward(t *testing.T, rows []string) {
+	t.Helper()
+	text := "# sha256 of each token's float32 logits (little endian): engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)\n" +
+		"# over 64 tokens, (i*577+3) % vocab; written by go test ./quant -run Q8Forward -update\n" +
+		strings.Join(rows, "\n") + "\n"
+	if err := os.WriteFile(goldenForward, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -295,6 +295,9 @@ func (t *trainerRun) loop() error {
 	flopsStart := t.pool.Flops()
 	stepsStart := t.step
 	held := 0.0
+	if n := len(t.rec.Heldout); n > 0 {
+		held = t.rec.Heldout[n-1].Loss
+	}
 	for t.step < s.Steps {
 		objective, sched, rel := t.phase(t.step)
 		t0 := time.Now()
@@ -329,8 +332,12 @@ func (t *trainerRun) loop() error {
 		done := t.step - stepsStart
 		perStep := time.Since(start).Seconds() / float64(done)
 		eta := time.Duration(perStep*float64(s.Steps-t.step)) * time.Second
-		line := fmt.Sprintf("step %d/%d %s | loss %.4f | held-out %.4f | %.0f tok/s | %.1f GFLOPS | lr %.2e | ETA %s",
-			t.step, s.Steps, objective, lossSum/float64(lossN), held,
+		heldText := "-"
+		if len(t.rec.Heldout) > 0 {
+			heldText = fmt.Sprintf("%.4f", held)
+		}
+		line := fmt.Sprintf("step %d/%d %s | loss %.4f | held-out %s | %.0f tok/s | %.1f GFLOPS | lr %.2e | ETA %s",
+			t.step, s.Steps, objective, lossSum/float64(lossN), heldText,
 			float64(done*s.Batch*s.Seq)/stepTime, float64(t.pool.Flops()-flopsStart)/stepTime/1e9, sched.LR(rel),
 			eta.Round(time.Second))
 		if t.tty {

@@ -20,8 +20,12 @@ import (
 //
 // Every kernel ends with ClearAVXUpperBits (VZEROUPPER), and scalar float
 // code between vector phases follows one: Go's scalar float code is
-// SSE-encoded, and SSE instructions run slowly while the upper halves of
-// the ymm registers are dirty.
+// SSE-encoded, and SSE instructions run many times slower while the upper
+// halves of the ymm registers are dirty (measured: a 4-value DotF32 took
+// 120 ns instead of 5 because of two). Scalars that cross a
+// ClearAVXUpperBits travel as integer bits, since the compiler saves
+// float registers around it with SSE moves; so do float32 loads and
+// copies inside vector code.
 
 // platformKernels offers the AVX2 kernels where the processor has AVX2.
 func platformKernels() []kernelSet {
@@ -62,12 +66,80 @@ func splat8(p unsafe.Pointer) archsimd.Float32x8 { return archsimd.BroadcastFloa
 
 func bc8(v float32) archsimd.Float32x8 { return archsimd.BroadcastFloat32x8(v) }
 
-// load8Part loads the n < 8 floats at s (zeros beyond), store8Part stores n.
+// load8Part loads the first n <= 8 floats of s, zeros in the other lanes.
+// A tail is put together lane by lane through integer registers: a masked
+// load (archsimd's LoadFloat32x8SlicePart) makes a pointer to 8 floats
+// where fewer are allocated, which Go's unsafe rules forbid (checkptr
+// stops it under -race), and a stack buffer would be zeroed with SSE.
 func load8Part(s []float32, n int) archsimd.Float32x8 {
-	return archsimd.LoadFloat32x8SlicePart(s[:n])
+	if n >= 8 {
+		return load8(f32At(s[:8], 0))
+	}
+	b := asBits(s[:n])
+	var z archsimd.Int32x8
+	lo, hi := z.GetLo(), z.GetHi()
+	switch n {
+	case 7:
+		hi = hi.SetElem(2, int32(b[6]))
+		fallthrough
+	case 6:
+		hi = hi.SetElem(1, int32(b[5]))
+		fallthrough
+	case 5:
+		hi = hi.SetElem(0, int32(b[4]))
+		fallthrough
+	case 4:
+		lo = lo.SetElem(3, int32(b[3]))
+		fallthrough
+	case 3:
+		lo = lo.SetElem(2, int32(b[2]))
+		fallthrough
+	case 2:
+		lo = lo.SetElem(1, int32(b[1]))
+		fallthrough
+	case 1:
+		lo = lo.SetElem(0, int32(b[0]))
+	}
+	return int32x8(lo, hi).AsFloat32x8()
 }
 
-func store8Part(v archsimd.Float32x8, s []float32, n int) { v.StoreSlicePart(s[:n]) }
+// store8Part stores the first n <= 8 lanes of v into s, as load8Part loads.
+func store8Part(v archsimd.Float32x8, s []float32, n int) {
+	if n >= 8 {
+		store8(v, f32At(s[:8], 0))
+		return
+	}
+	b := asBits(s[:n])
+	lo, hi := v.AsInt32x8().GetLo(), v.AsInt32x8().GetHi()
+	switch n {
+	case 7:
+		b[6] = uint32(hi.GetElem(2))
+		fallthrough
+	case 6:
+		b[5] = uint32(hi.GetElem(1))
+		fallthrough
+	case 5:
+		b[4] = uint32(hi.GetElem(0))
+		fallthrough
+	case 4:
+		b[3] = uint32(lo.GetElem(3))
+		fallthrough
+	case 3:
+		b[2] = uint32(lo.GetElem(2))
+		fallthrough
+	case 2:
+		b[1] = uint32(lo.GetElem(1))
+		fallthrough
+	case 1:
+		b[0] = uint32(lo.GetElem(0))
+	}
+}
+
+// asBits views float32s as their bit patterns: copying floats as
+// integers keeps Go from using SSE instructions for it.
+func asBits(s []float32) []uint32 {
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
 
 // negate8 flips the sign bits (as WebAssembly's f32x4.neg: -0 stays apart from 0).
 func negate8(v archsimd.Float32x8) archsimd.Float32x8 {
@@ -116,7 +188,7 @@ func avx2Quantize(q []int8, scales []float32, x []float32, group int) {
 		m4 := vmax.GetLo().Max(vmax.GetHi())
 		m4 = m4.Max(m4.AsInt32x4().PermuteScalars(2, 3, 0, 1).AsUint32x4())
 		amaxBits := max(m4.GetElem(0), m4.GetElem(1))
-		for _, b := range unsafe.Slice((*uint32)(f32At(xs, n8)), group-n8) {
+		for _, b := range asBits(xs[n8:]) {
 			amaxBits = max(amaxBits, b&0x7fffffff)
 		}
 		if amaxBits == 0 {
@@ -138,11 +210,11 @@ func avx2Quantize(q []int8, scales []float32, x []float32, group int) {
 			}
 			r := roundClamp127(v.Mul(inv)).AsInt8x32().PermuteOrZeroGrouped(lowBytes).AsInt32x8()
 			four := [2]int32{r.GetLo().GetElem(0), r.GetHi().GetElem(0)}
+			b := (*[8]int8)(unsafe.Pointer(&four))
 			if i < n8 {
-				*(*[2]int32)(i8At(qs, i)) = four
+				*(*[8]int8)(i8At(qs, i)) = *b
 				continue
 			}
-			b := (*[8]int8)(unsafe.Pointer(&four))
 			copy(qs[i:], b[:group-i])
 		}
 	}
@@ -167,10 +239,23 @@ func roundClamp127(v archsimd.Float32x8) archsimd.Int32x8 {
 // avx2DotF32 is dotF32Generic with the sum in 16 lanes.
 func avx2DotF32(a, b []float32) float32 {
 	boundsPair("DotF32", len(a), len(b))
-	var l [8]float32
-	dot8(a, b, len(a)).Store(&l)
+	return math.Float32frombits(hsum8Clear(dot8(a, b, len(a))))
+}
+
+// hsum8Clear returns the bits of hsum8(v) after ClearAVXUpperBits.
+//
+//go:noinline
+func hsum8Clear(v archsimd.Float32x8) uint32 {
+	sum := hsum8(v)
 	archsimd.ClearAVXUpperBits()
-	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+	return sum
+}
+
+// hsum8 returns the bits of the sum of v's lanes.
+func hsum8(v archsimd.Float32x8) uint32 {
+	s := v.GetLo().Add(v.GetHi())
+	s = s.AddPairs(s)
+	return uint32(s.AddPairs(s).AsInt32x4().GetElem(0))
 }
 
 // avx2AxpyF32 is axpyF32Generic, the same operations per element.
@@ -204,10 +289,7 @@ func avx2RMSNorm(out, x, w []float32, eps float64) {
 			v := archsimd.LoadFloat32x4((*[4]float32)(f32At(row, i))).ConvertToFloat64()
 			acc = acc.Add(v.Mul(v))
 		}
-		// (l0+l2, l1+l3), then their sum in lane 0.
-		half := acc.GetLo().Add(acc.GetHi())
-		ss := half.AddPairs(half).GetElem(0)
-		archsimd.ClearAVXUpperBits()
+		ss := math.Float64frombits(sumLanes4Clear(acc))
 		for _, v := range row[d4:] {
 			ss += float64(v) * float64(v)
 		}
@@ -215,6 +297,17 @@ func avx2RMSNorm(out, x, w []float32, eps float64) {
 		scaleRow8(out[r*d:(r+1)*d], row, w, bc8(inv))
 		archsimd.ClearAVXUpperBits()
 	}
+}
+
+// sumLanes4Clear returns the bits of (l0+l2) + (l1+l3) for the lanes l of
+// acc, after ClearAVXUpperBits.
+//
+//go:noinline
+func sumLanes4Clear(acc archsimd.Float64x4) uint64 {
+	half := acc.GetLo().Add(acc.GetHi())
+	sum := half.AddPairs(half).AsUint64x2().GetElem(0)
+	archsimd.ClearAVXUpperBits()
+	return sum
 }
 
 // scaleRow8 writes out[i] = w[i] * (x[i] * inv) for i < len(w).

@@ -45,12 +45,6 @@ func avx2Attention(out []float32, ldo int, q []float32, ldq int, k, v []float32,
 	archsimd.ClearAVXUpperBits()
 }
 
-// asBits views float32s as their bit patterns: copying floats as
-// integers keeps Go from using SSE instructions for it.
-func asBits(s []float32) []uint32 {
-	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
-}
-
 // transposeKeys writes kt[i*T+p] = k[p*ldkv+i] for p < T, i < hd.
 func transposeKeys(kt, k []float32, ldkv, T, hd int) {
 	src, dst := asBits(k), asBits(kt)
@@ -101,17 +95,18 @@ func scores4(s, qi, kt []float32, T, hd int, sc archsimd.Float32x8) {
 //go:noinline
 func scoresBlock(s unsafe.Pointer, lds int, qi, kt unsafe.Pointer, ldkt, hd int, sc archsimd.Float32x8) {
 	var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x8
-	for range hd {
-		k0, k1 := load8(kt), load8(unsafe.Add(kt, 32))
-		b := splat8(qi)
+	for i := range hd { // pointers only ever inside the buffers (the garbage collector's rule)
+		k := unsafe.Add(kt, i*ldkt)
+		k0, k1 := load8(k), load8(unsafe.Add(k, 32))
+		q := unsafe.Add(qi, 16*i)
+		b := splat8(q)
 		a00, a01 = a00.Add(b.Mul(k0)), a01.Add(b.Mul(k1))
-		b = splat8(unsafe.Add(qi, 4))
+		b = splat8(unsafe.Add(q, 4))
 		a10, a11 = a10.Add(b.Mul(k0)), a11.Add(b.Mul(k1))
-		b = splat8(unsafe.Add(qi, 8))
+		b = splat8(unsafe.Add(q, 8))
 		a20, a21 = a20.Add(b.Mul(k0)), a21.Add(b.Mul(k1))
-		b = splat8(unsafe.Add(qi, 12))
+		b = splat8(unsafe.Add(q, 12))
 		a30, a31 = a30.Add(b.Mul(k0)), a31.Add(b.Mul(k1))
-		qi, kt = unsafe.Add(qi, 16), unsafe.Add(kt, ldkt)
 	}
 	store8(a00.Mul(sc), s)
 	store8(a01.Mul(sc), unsafe.Add(s, 32))
@@ -222,17 +217,18 @@ func values4(out []float32, ldo int, ei []float32, T int, v []float32, ldkv, hd 
 //go:noinline
 func valuesBlock(out unsafe.Pointer, ldo int, ei unsafe.Pointer, T int, v unsafe.Pointer, ldv int, inv *[4]float32) {
 	var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Float32x8
-	for range T {
-		v0, v1 := load8(v), load8(unsafe.Add(v, 32))
-		b := splat8(ei)
+	for p := range T { // pointers only ever inside the buffers, as in scoresBlock
+		vp := unsafe.Add(v, p*ldv)
+		v0, v1 := load8(vp), load8(unsafe.Add(vp, 32))
+		e := unsafe.Add(ei, 16*p)
+		b := splat8(e)
 		a00, a01 = a00.Add(b.Mul(v0)), a01.Add(b.Mul(v1))
-		b = splat8(unsafe.Add(ei, 4))
+		b = splat8(unsafe.Add(e, 4))
 		a10, a11 = a10.Add(b.Mul(v0)), a11.Add(b.Mul(v1))
-		b = splat8(unsafe.Add(ei, 8))
+		b = splat8(unsafe.Add(e, 8))
 		a20, a21 = a20.Add(b.Mul(v0)), a21.Add(b.Mul(v1))
-		b = splat8(unsafe.Add(ei, 12))
+		b = splat8(unsafe.Add(e, 12))
 		a30, a31 = a30.Add(b.Mul(v0)), a31.Add(b.Mul(v1))
-		ei, v = unsafe.Add(ei, 16), unsafe.Add(v, ldv)
 	}
 	b := bc8(inv[0])
 	store8(a00.Mul(b), out)

@@ -123,18 +123,16 @@ func q8Tile4x2(y []float32, xq []int8, xs []float32, wq []int8, ws []float32, t,
 //go:noinline
 func q8Sums4x2(x, w unsafe.Pointer, cols, n int) archsimd.Int32x8 {
 	var a00, a01, a10, a11, a20, a21, a30, a31 archsimd.Int32x8
-	x1 := unsafe.Add(x, cols)
-	end := unsafe.Add(x, n)
-	for ; uintptr(x) < uintptr(end); x, x1, w = unsafe.Add(x, 16), unsafe.Add(x1, 16), unsafe.Add(w, 16) {
-		x0v := archsimd.LoadInt8x16((*[16]int8)(x)).ExtendToInt16()
-		x1v := archsimd.LoadInt8x16((*[16]int8)(x1)).ExtendToInt16()
-		wv := archsimd.LoadInt8x16((*[16]int8)(w)).ExtendToInt16()
+	x1, w1, w2, w3 := unsafe.Add(x, cols), unsafe.Add(w, cols), unsafe.Add(w, 2*cols), unsafe.Add(w, 3*cols)
+	for i := 0; i < n; i += 16 { // pointers only ever inside the rows (the garbage collector's rule)
+		x0v, x1v := load16(x, i), load16(x1, i)
+		wv := load16(w, i)
 		a00, a01 = a00.Add(wv.DotProductPairs(x0v)), a01.Add(wv.DotProductPairs(x1v))
-		wv = archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(w, cols))).ExtendToInt16()
+		wv = load16(w1, i)
 		a10, a11 = a10.Add(wv.DotProductPairs(x0v)), a11.Add(wv.DotProductPairs(x1v))
-		wv = archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(w, 2*cols))).ExtendToInt16()
+		wv = load16(w2, i)
 		a20, a21 = a20.Add(wv.DotProductPairs(x0v)), a21.Add(wv.DotProductPairs(x1v))
-		wv = archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(w, 3*cols))).ExtendToInt16()
+		wv = load16(w3, i)
 		a30, a31 = a30.Add(wv.DotProductPairs(x0v)), a31.Add(wv.DotProductPairs(x1v))
 	}
 	h0, h1 := sum4Rows(a00, a10, a20, a30), sum4Rows(a01, a11, a21, a31)
@@ -184,7 +182,10 @@ func q8Tile1x1(y []float32, xq []int8, xs []float32, wq []int8, ws []float32, t,
 		}
 		h := a.GetLo().Add(a.GetHi())
 		h = h.AddPairs(h)
-		s := h.AddPairs(h).GetElem(0) + dotI8Tail(unsafe.Add(x0p, off+n16), unsafe.Add(w0p, off+n16), group-n16)
+		s := h.AddPairs(h).GetElem(0)
+		if n16 < group {
+			s += dotI8Tail(unsafe.Add(x0p, off+n16), unsafe.Add(w0p, off+n16), group-n16)
+		}
 		xsv := splat8(f32At(xs, t*G+g))
 		f = f.Add(xsv.Mul(splat8(f32At(ws, o*G+g))).Mul(archsimd.BroadcastInt32x8(s).ConvertToFloat32()))
 	}
@@ -210,10 +211,7 @@ func avx2MatMulF32(y, x, w []float32, T, rows, cols, r0, r1 int) {
 	}
 	for ; o < r1; o++ {
 		for t := range T {
-			s := dot8(x[t*cols:], w[o*cols:], cols)
-			s4 := s.GetLo().Add(s.GetHi())
-			s4 = s4.AddPairs(s4)
-			*(*int32)(f32At(y, t*rows+o)) = s4.AddPairs(s4).AsInt32x4().GetElem(0)
+			*(*uint32)(f32At(y, t*rows+o)) = hsum8(dot8(x[t*cols:], w[o*cols:], cols))
 		}
 	}
 	archsimd.ClearAVXUpperBits()

@@ -1,0 +1,26 @@
+//go:build goexperiment.simd && amd64 && !purego
+
+package quant
+
+import (
+	"simd/archsimd"
+	"slices"
+	"testing"
+)
+
+// The AVX2 kernels are offered exactly where the processor has AVX2, and
+// "auto" picks them there; elsewhere the Go references remain.
+func TestAVX2Offered(t *testing.T) {
+	defer UseKernels("go")
+	has := archsimd.X86.AVX2()
+	if got := slices.Contains(AvailableKernels(), "avx2"); got != has {
+		t.Fatalf("avx2 offered: %v; processor has AVX2: %v", got, has)
+	}
+	want := "go"
+	if has {
+		want = "avx2"
+	}
+	if path, err := UseKernels("auto"); err != nil || path != want {
+		t.Fatalf("UseKernels(auto) = %q, %v; want %q", path, err, want)
+	}
+}

@@ -113,7 +113,7 @@ func newTrainerRun(s settings, o options, mf modelFlags, explicit map[string]boo
 			t.params, err = trainer.FromModel(m)
 		}
 	default:
-		t.params, err = trainer.NewParams(newConfig(mf, s, data))
+		t.params, err = trainer.NewParams(newConfig(mf, data))
 		if err == nil {
 			t.params.Init(s.Seed, s.InitStd)
 		}
@@ -157,7 +157,7 @@ func newTrainerRun(s settings, o options, mf modelFlags, explicit map[string]boo
 
 // newConfig is the architecture of a fresh model from the flags and the
 // corpus's tokenizer.
-func newConfig(mf modelFlags, s settings, data *corpus) engine.Config {
+func newConfig(mf modelFlags, data *corpus) engine.Config {
 	kv := mf.kvHeads
 	if kv == 0 {
 		kv = mf.heads
@@ -167,7 +167,7 @@ func newConfig(mf modelFlags, s settings, data *corpus) engine.Config {
 	v := data.tok.VocabSize()
 	return engine.Config{DModel: mf.dModel, NHeads: mf.heads, NKVHeads: kv, NLayers: mf.layers,
 		MLPHiddenSize: mf.hidden, VocabSize: v, EmbeddingSize: v, RopeTheta: 10000, RMSNormEps: 1e-5,
-		MaxSequenceLen: max(mf.maxSeq, s.Seq), MaskTokenID: mask, EOSTokenID: eos, PadTokenID: eos}
+		MaxSequenceLen: mf.maxSeq, MaskTokenID: mask, EOSTokenID: eos, PadTokenID: eos}
 }
 
 // checkVocab makes sure the model and the corpus's tokenizer agree.

@@ -34,7 +34,10 @@ type explainer struct {
 }
 
 // OnInit starts the demo with some of the sentence masked.
-func (e *explainer) OnInit() { e.t, e.picked = 0.4, -1 }
+func (e *explainer) OnInit() { e.t, e.picked = explainStartT, -1 }
+
+// explainStartT is the masking level the demo opens with.
+const explainStartT = 0.4
 
 // maskLevel is the fixed uniform draw of position i: position i is masked
 // at time t when maskLevel(i) < t, so raising t only ever adds masks, as

@@ -214,6 +214,9 @@ func (p *page) onResponse(ctx app.Context, r protocol.Response) {
 		switch r.ID {
 		case p.sentenceID:
 			p.sentence = r.IDs
+			// The explainer opens with the model's guesses for its masked
+			// sentence (one forward pass in the worker).
+			p.onExplain(ctx, app.Action{Value: maskedAt(r.IDs, explainStartT, p.model.Config.MaskTokenID)})
 		case p.previewID:
 			p.preview = r.IDs
 		}

@@ -184,10 +184,15 @@ func TestPageExplain(t *testing.T) {
 		}
 	}
 	require.NotZero(t, tok.ID, "the explainer's sentence is sent for encoding")
-	pt.respond(protocol.Response{Type: protocol.Tokens, ID: tok.ID, IDs: []int{1, 2, 3}})
-	assert.Equal(t, []int{1, 2, 3}, pt.p.sentence)
-	pt.do(func(ctx app.Context) { pt.p.onExplain(ctx, app.Action{Value: []int{1, 9, 3}}) })
+	sentence := []int{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}
+	pt.respond(protocol.Response{Type: protocol.Tokens, ID: tok.ID, IDs: sentence})
+	assert.Equal(t, sentence, pt.p.sentence)
 	req := pt.link.last()
+	require.Equal(t, protocol.Generate, req.Type, "the explainer asks for its first guesses at once")
+	assert.Equal(t, maskedAt(sentence, explainStartT, 9), req.Generate.IDs)
+	pt.respond(protocol.Response{Type: protocol.Done, ID: req.ID, Done: &protocol.DoneInfo{}})
+	pt.do(func(ctx app.Context) { pt.p.onExplain(ctx, app.Action{Value: []int{1, 9, 3}}) })
+	req = pt.link.last()
 	require.Equal(t, protocol.Generate, req.Type)
 	assert.Equal(t, 0, req.Generate.Options.GenLength)
 	assert.Equal(t, 1, req.Generate.Options.Steps)

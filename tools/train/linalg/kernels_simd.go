@@ -157,9 +157,13 @@ func kernel4x16(kb int, ap, bp, c []float32, ldc int, acc bool) {
 		c20, c21 = load8(c[2*ldc:]), load8(c[2*ldc+8:])
 		c30, c31 = load8(c[3*ldc:]), load8(c[3*ldc+8:])
 	}
-	pa := unsafe.Pointer(unsafe.SliceData(ap))
-	pb := unsafe.Pointer(unsafe.SliceData(bp))
-	for range kb {
+	// Addresses are computed from the bases at each k, never stepped past
+	// the last element (checkptr refuses pointers outside the allocation).
+	a0 := unsafe.Pointer(unsafe.SliceData(ap))
+	b0p := unsafe.Pointer(unsafe.SliceData(bp))
+	for k := range kb {
+		pa := unsafe.Add(a0, k*4*mr)
+		pb := unsafe.Add(b0p, k*4*nr)
 		b0 := archsimd.LoadFloat32x8((*[8]float32)(pb))
 		b1 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pb, 32)))
 		a := archsimd.BroadcastFloat32x8(*(*float32)(pa))
@@ -174,8 +178,6 @@ func kernel4x16(kb int, ap, bp, c []float32, ldc int, acc bool) {
 		a = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 12)))
 		c30 = a.MulAdd(b0, c30)
 		c31 = a.MulAdd(b1, c31)
-		pa = unsafe.Add(pa, 4*mr)
-		pb = unsafe.Add(pb, 4*nr)
 	}
 	c00.StoreSlice(c[0:])
 	c01.StoreSlice(c[8:])
@@ -208,25 +210,37 @@ func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
 	return p.Mul(pow)
 }
 
-var ones = [8]float32{1, 1, 1, 1, 1, 1, 1, 1}
+// tailMasks[r:r+8] selects the last r lanes of a vector.
+var tailMasks = [16]int32{0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1}
+
+func lastLanes(r int) archsimd.Mask32x8 {
+	return archsimd.LoadInt32x8Slice(tailMasks[r : r+8]).ToMask()
+}
+
+// Tails: a slice of n >= 8 values whose length is not a multiple of 8
+// ends with one more vector over its last eight values, of which only the
+// last n%8 lanes are kept (masked store; masked out of sums). Slices of
+// fewer than eight values go to the references before any vector code.
 
 // expScaledSIMD sets dst[i] = Exp(scale·src[i] - shift) and returns the sum.
 func expScaledSIMD(dst, src []float32, scale, shift float32) float32 {
 	n := len(src)
+	if n < 8 {
+		return expScaledGeneric(dst, src, scale, shift)
+	}
 	dst = dst[:n]
 	sc, negShift := bc(scale), bc(-shift)
 	var acc archsimd.Float32x8
-	for i := 0; i < n; i += 8 {
-		if n-i >= 8 {
-			e := exp8(load8(src[i:]).MulAdd(sc, negShift))
-			e.StoreSlice(dst[i:])
-			acc = acc.Add(e)
-			continue
-		}
-		// Tail: masked load, and the missing lanes zeroed before summing.
-		e := exp8(archsimd.LoadFloat32x8SlicePart(src[i:]).MulAdd(sc, negShift))
-		e = e.Mul(archsimd.LoadFloat32x8SlicePart(ones[:n-i]))
-		e.StoreSlicePart(dst[i:])
+	n8 := n &^ 7
+	for i := 0; i < n8; i += 8 {
+		e := exp8(load8(src[i:]).MulAdd(sc, negShift))
+		e.StoreSlice(dst[i:])
+		acc = acc.Add(e)
+	}
+	if r := n - n8; r > 0 {
+		m := lastLanes(r)
+		e := exp8(load8(src[n-8:]).MulAdd(sc, negShift)).Masked(m)
+		e.StoreMasked((*[8]float32)(dst[n-8:]), m)
 		acc = acc.Add(e)
 	}
 	var a [8]float32
@@ -237,14 +251,18 @@ func expScaledSIMD(dst, src []float32, scale, shift float32) float32 {
 
 // scaleSIMD multiplies x by s in place.
 func scaleSIMD(x []float32, s float32) {
-	v := bc(s)
 	n := len(x)
-	for i := 0; i < n; i += 8 {
-		if n-i >= 8 {
-			load8(x[i:]).Mul(v).StoreSlice(x[i:])
-		} else {
-			archsimd.LoadFloat32x8SlicePart(x[i:]).Mul(v).StoreSlicePart(x[i:])
-		}
+	if n < 8 {
+		scaleGeneric(x, s)
+		return
+	}
+	v := bc(s)
+	n8 := n &^ 7
+	for i := 0; i < n8; i += 8 {
+		load8(x[i:]).Mul(v).StoreSlice(x[i:])
+	}
+	if r := n - n8; r > 0 {
+		load8(x[n-8:]).Mul(v).StoreMasked((*[8]float32)(x[n-8:]), lastLanes(r))
 	}
 	archsimd.ClearAVXUpperBits()
 }
@@ -272,42 +290,66 @@ func maxSIMD(x []float32) float32 {
 	return max(max(max(a[0], a[1]), max(a[2], a[3])), max(max(a[4], a[5]), max(a[6], a[7])))
 }
 
-// load8Part loads up to eight values, zero-filling past the end.
-func load8Part(s []float32) archsimd.Float32x8 {
-	if len(s) >= 8 {
-		return load8(s)
-	}
-	return archsimd.LoadFloat32x8SlicePart(s)
-}
-
-func store8Part(v archsimd.Float32x8, s []float32) {
-	if len(s) >= 8 {
-		v.StoreSlice(s)
-	} else {
-		v.StoreSlicePart(s)
-	}
-}
-
+// siluMulSIMD computes act = g·σ(g)·up, σ(g) = 1/(1+e^-g).
 func siluMulSIMD(act, gate, up []float32) {
+	n := len(act)
+	if n < 8 {
+		siluMulGeneric(act, gate, up)
+		return
+	}
 	one := bc(1)
 	var zero archsimd.Float32x8
-	for i := 0; i < len(act); i += 8 {
-		g := load8Part(gate[i:])
-		s := one.Div(one.Add(exp8(zero.Sub(g))))
-		store8Part(g.Mul(s).Mul(load8Part(up[i:])), act[i:])
+	n8 := n &^ 7
+	for i := 0; i < n+7; i += 8 {
+		at, full := i, true
+		if i >= n8 {
+			if i >= n {
+				break
+			}
+			at, full = n-8, false
+		}
+		g := load8(gate[at:])
+		v := g.Mul(one.Div(one.Add(exp8(zero.Sub(g))))).Mul(load8(up[at:]))
+		if full {
+			v.StoreSlice(act[at:])
+		} else {
+			v.StoreMasked((*[8]float32)(act[at:]), lastLanes(n-n8))
+		}
 	}
 	archsimd.ClearAVXUpperBits()
 }
 
+// siluMulBackSIMD: dup = da·g·s, dgate = da·up·s·(1 + g·(1-s)), s = σ(g),
+// with da read from dgate.
 func siluMulBackSIMD(dgate, dup, gate, up []float32) {
+	n := len(dgate)
+	if n < 8 {
+		siluMulBackGeneric(dgate, dup, gate, up)
+		return
+	}
 	one := bc(1)
 	var zero archsimd.Float32x8
-	for i := 0; i < len(dgate); i += 8 {
-		g, da := load8Part(gate[i:]), load8Part(dgate[i:])
+	n8 := n &^ 7
+	for i := 0; i < n+7; i += 8 {
+		at, full := i, true
+		if i >= n8 {
+			if i >= n {
+				break
+			}
+			at, full = n-8, false
+		}
+		g, da := load8(gate[at:]), load8(dgate[at:])
 		s := one.Div(one.Add(exp8(zero.Sub(g))))
-		store8Part(da.Mul(g).Mul(s), dup[i:])
-		// dgate = da·up·s·(1 + g·(1-s))
-		store8Part(da.Mul(load8Part(up[i:])).Mul(s).Mul(g.MulAdd(one.Sub(s), one)), dgate[i:])
+		du := da.Mul(g).Mul(s)
+		dg := da.Mul(load8(up[at:])).Mul(s).Mul(g.MulAdd(one.Sub(s), one))
+		if full {
+			du.StoreSlice(dup[at:])
+			dg.StoreSlice(dgate[at:])
+			continue
+		}
+		m := lastLanes(n - n8)
+		du.StoreMasked((*[8]float32)(dup[at:]), m)
+		dg.StoreMasked((*[8]float32)(dgate[at:]), m)
 	}
 	archsimd.ClearAVXUpperBits()
 }

@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 # trainer (simd/archsimd, amd64 only); GOOS=js builds are unaffected.
 export GOEXPERIMENT ?= simd
 
-.PHONY: all build test vet unit serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm test-worker chromium e2e
+.PHONY: all build test vet unit wamerican serve static clean corpus wasm wabt nodejs kernels check-wasm test-wasm bench-wasm test-worker chromium e2e
 
 all: build
 
@@ -16,8 +16,14 @@ build:
 vet:
 	$(GO) vet ./...
 
-unit:
+unit: wamerican
 	$(GO) test -count=1 ./...
+
+# Debian's English word list: tools/internal/textstats (and llada eval)
+# score samples by the share of their words found in it.
+wamerican:
+	@test -f /usr/share/dict/american-english || { apt-get update >/dev/null; apt-get install -y wamerican >/dev/null; } || \
+		{ echo "make: /usr/share/dict/american-english missing and apt-get install wamerican failed; install Debian's wamerican" >&2; exit 1; }
 
 test: vet unit check-wasm test-wasm test-worker e2e
 

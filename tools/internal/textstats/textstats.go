@@ -68,7 +68,7 @@ func isApostrophe(r rune) bool { return r == '\'' || r == '’' }
 
 // Stats describe a set of samples.
 type Stats struct {
-	Samples        int     `json:"samples"`
+	Samples        int     `json:"texts"`
 	Words          int     `json:"words"`
 	WordsPerSample float64 `json:"words_per_sample"`
 	// Bigrams counts the pairs of consecutive words inside each sample

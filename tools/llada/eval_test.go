@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"unmask/engine"
+	"unmask/engine/bpe"
+	"unmask/quant"
+)
+
+// evalParagraphs are the held-out text of the fixture corpus: each long
+// enough to give a generation prompt.
+var evalParagraphs = []string{
+	"It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.",
+	"However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is well fixed in the minds of the families.",
+	"In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep.",
+	"And God said, Let there be light: and there was light. And God saw the light, that it was good: and God divided the light from the darkness.",
+	"The family of Dashwood had long been settled in Sussex. Their estate was large, and their residence was at Norland Park, in the centre of their property.",
+	"Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition, seemed to unite some of the best blessings of existence.",
+}
+
+// evalSFT are held-out instruction pairs of each kind tools/corpus writes.
+var evalSFT = []sftPair{
+	{"fill", "Fill the blank: the ___ and the earth.", "the heaven and the earth."},
+	{"previous", "Before: And there was light.", "And God said, Let there be light."},
+	{"words", "Use these words in one sentence: light, good.", "God saw the light, that it was good."},
+	{"continue", "Continue: Emma Woodhouse,", "handsome, clever, and rich."},
+	{"source", "Where from? And God said.", "Genesis."},
+}
+
+type evalFixture struct {
+	data, model, zero, dict string
+	tok                     *bpe.Tokenizer
+}
+
+// newEvalFixture writes a corpus folder as tools/corpus lays it out (two
+// documents of three paragraphs, repeated), a tiny random model with the
+// corpus tokenizer, the same model with every weight zero, and a word
+// list.
+func newEvalFixture(t *testing.T) evalFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := evalFixture{data: filepath.Join(dir, "corpus"), model: filepath.Join(dir, "tiny.bin"), zero: filepath.Join(dir, "zero.bin"), dict: filepath.Join(dir, "words")}
+	require.NoError(t, os.Mkdir(f.data, 0o755))
+	tok, err := bpe.Train(slices.Values(evalParagraphs), 320, bpe.DefaultSpecials)
+	require.NoError(t, err)
+	f.tok = tok
+	write := func(name string, data []byte) {
+		require.NoError(t, os.WriteFile(filepath.Join(f.data, name), data, 0o644))
+	}
+	raw, err := json.Marshal(tok)
+	require.NoError(t, err)
+	write("tokenizer.json", raw)
+
+	eos, _ := tok.Special("eos")
+	var bin, idx bytes.Buffer
+	var txt strings.Builder
+	n := 0
+	for rep := range 3 {
+		for doc := range 2 {
+			for i, p := range evalParagraphs[3*doc : 3*doc+3] {
+				if i > 0 {
+					binary.Write(&bin, binary.LittleEndian, uint16(10))
+					n++
+				}
+				binary.Write(&idx, binary.LittleEndian, uint32(n))
+				fmt.Fprintln(&txt, p)
+				for _, id := range tok.Encode(p) {
+					binary.Write(&bin, binary.LittleEndian, uint16(id))
+					n++
+				}
+			}
+			binary.Write(&bin, binary.LittleEndian, uint16(eos))
+			n++
+		}
+		_ = rep
+	}
+	write("heldout.bin", bin.Bytes())
+	write("heldout.idx", idx.Bytes())
+	write("heldout.txt", []byte(txt.String()))
+	var sft strings.Builder
+	for _, p := range evalSFT {
+		line, err := json.Marshal(map[string]string{"task": p.Task, "prompt": p.Prompt, "response": p.Response, "source": "fixture"})
+		require.NoError(t, err)
+		fmt.Fprintln(&sft, string(line))
+	}
+	write("sft-heldout.jsonl", []byte(sft.String()))
+	require.NoError(t, os.WriteFile(f.dict, []byte("the\nand\nlight\ngod\nearth\nman\n"), 0o644))
+
+	m := tinyModel(tok, 7, 0)
+	writeModel(t, f.model, m)
+	zero := tinyModel(tok, 7, 0)
+	for _, ts := range zero.Weights.Tensors() {
+		if ts.Matrix != nil {
+			*ts.Matrix = quant.NewF32(make([]float32, ts.Shape[0]*ts.Shape[1]), ts.Shape[0], ts.Shape[1])
+		}
+	}
+	writeModel(t, f.zero, zero)
+	return f
+}
+
+// tinyModel is a random model for tok with an embedding of V rows (0: the
+// tokenizer's vocabulary).
+func tinyModel(tok *bpe.Tokenizer, seed uint64, V int) *engine.Model {
+	mask, _ := tok.Special("mask")
+	eos, _ := tok.Special("eos")
+	if V == 0 {
+		V = tok.VocabSize()
+	}
+	m := engine.RandomModel(engine.Config{DModel: 16, NHeads: 2, NKVHeads: 2, NLayers: 1, MLPHiddenSize: 24,
+		VocabSize: V, EmbeddingSize: V, RopeTheta: 10000, RMSNormEps: 1e-5, MaxSequenceLen: 128,
+		MaskTokenID: mask, EOSTokenID: eos, PadTokenID: eos}, seed)
+	m.Tokenizer = tok
+	return m
+}
+
+func writeModel(t *testing.T, path string, m *engine.Model) {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, m.Encode(&b))
+	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
+}
+
+// smallEval are flags that keep a fixture run short.
+func (f evalFixture) smallEval(model string, extra ...string) []string {
+	return append([]string{"eval", "--model", model, "--data", f.data, "--dict", f.dict,
+		"--windows", "6", "--seq", "32", "--mc", "4", "--mc-batch", "2",
+		"--prompts", "4", "--show", "2", "--steps", "8", "--gen-length", "16", "--block-length", "16",
+		"--sft-examples", "3", "--sft-prompts", "5", "--resp-len", "32"}, extra...)
+}
+
+func evalJSON(t *testing.T, args ...string) (evalReport, string) {
+	t.Helper()
+	code, stdout, stderr := llada(args...)
+	require.Zero(t, code, stderr)
+	var rep evalReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	return rep, stderr
+}
+
+func TestEvalReport(t *testing.T) {
+	f := newEvalFixture(t)
+	rep, stderr := evalJSON(t, f.smallEval(f.model, "--sft")...)
+	assert.Contains(t, stderr, "held-out negative ELBO")
+	assert.Equal(t, tinyModel(f.tok, 7, 0).Params(), rep.Params)
+	assert.Equal(t, "f32", rep.DType)
+
+	h := rep.Heldout
+	require.NotNil(t, h)
+	assert.Equal(t, 6, h.Windows)
+	assert.Equal(t, 32, h.WindowTokens)
+	// A random model is no better than chance by much: between a third
+	// and three times log V nats per token.
+	logV := math.Log(float64(f.tok.VocabSize()))
+	assert.Greater(t, h.NELBO, logV/3)
+	assert.Less(t, h.NELBO, 3*logV)
+	assert.Greater(t, h.NELBOStderr, 0.0)
+	assert.InDelta(t, math.Exp(h.NELBO), h.PerplexityBound, 1e-9*h.PerplexityBound)
+	require.Len(t, h.Accuracy, 3)
+	for i, a := range h.Accuracy {
+		assert.Equal(t, accuracyRatios[i], a.T)
+		assert.Greater(t, a.Masked, 0)
+		assert.GreaterOrEqual(t, a.Accuracy, 0.0)
+		assert.LessOrEqual(t, a.Accuracy, 1.0)
+		assert.Greater(t, a.NLL, 0.0)
+	}
+	// More masks at a higher ratio: about t·windows·seq of them.
+	assert.Less(t, h.Accuracy[0].Masked, h.Accuracy[1].Masked)
+	assert.Less(t, h.Accuracy[1].Masked, h.Accuracy[2].Masked)
+
+	g := rep.Generation
+	require.NotNil(t, g)
+	assert.Equal(t, 4, g.Prompts)
+	assert.Equal(t, "low_confidence", g.Remasking)
+	require.Len(t, g.Samples, 2)
+	for _, s := range g.Samples {
+		words := strings.Fields(s.Prompt)
+		assert.GreaterOrEqual(t, len(words), promptWords)
+		assert.LessOrEqual(t, len(words), promptWords+promptExtraWords)
+		assert.True(t, slices.ContainsFunc(evalParagraphs, func(p string) bool { return strings.HasPrefix(p, s.Prompt) }), s.Prompt)
+	}
+	for _, share := range []float64{g.Distinct2, g.EndsWithEOS} {
+		assert.GreaterOrEqual(t, share, 0.0)
+		assert.LessOrEqual(t, share, 1.0)
+	}
+	assert.GreaterOrEqual(t, g.DictionaryShare, -1.0)
+	assert.LessOrEqual(t, g.DictionaryShare, 1.0)
+	assert.InDelta(t, float64(g.Words)/4, g.WordsPerSample, 1e-12)
+
+	s := rep.SFT
+	require.NotNil(t, s)
+	assert.Equal(t, 3, s.Examples)
+	assert.Equal(t, 32, s.ResponseTokens)
+	assert.Greater(t, s.NELBO, 0.0)
+	assert.Equal(t, 5, s.Prompts)
+	assert.Len(t, s.Samples, 2)
+	require.Len(t, s.Tasks, 5)
+	for task, tr := range s.Tasks {
+		assert.Equal(t, 1, tr.N, task)
+		assert.Equal(t, exactTasks[task], tr.ExactMatch != nil, task)
+		assert.Equal(t, task == "words", tr.GivenWordsUsed != nil, task)
+		assert.GreaterOrEqual(t, tr.WordF1, 0.0)
+		assert.LessOrEqual(t, tr.WordF1, 1.0)
+	}
+}
+
+// TestEvalDeterministic: the numbers depend on the seed only, not on how
+// many sequences run at once.
+func TestEvalDeterministic(t *testing.T) {
+	f := newEvalFixture(t)
+	strip := func(r evalReport) evalReport {
+		r.Seconds, r.Threads = nil, 0
+		return r
+	}
+	one, _ := evalJSON(t, f.smallEval(f.model, "--threads", "1", "--sft")...)
+	two, _ := evalJSON(t, f.smallEval(f.model, "--threads", "3", "--sft")...)
+	assert.Equal(t, strip(one), strip(two))
+	other, _ := evalJSON(t, f.smallEval(f.model, "--seed", "2")...)
+	assert.NotEqual(t, one.Heldout.NELBO, other.Heldout.NELBO)
+}
+
+// TestEvalZeroModel: a model whose weights are all zero predicts the
+// uniform distribution, so every masked token costs log V nats, and the
+// l/k weighting of each sample turns its k masked tokens into exactly l
+// tokens' worth: the estimate is log V per token for every draw, with and
+// without a prompt.
+func TestEvalZeroModel(t *testing.T) {
+	f := newEvalFixture(t)
+	rep, _ := evalJSON(t, f.smallEval(f.zero, "--sft", "--prompts", "0", "--sft-prompts", "0")...)
+	logV := math.Log(float64(f.tok.VocabSize()))
+	assert.InDelta(t, logV, rep.Heldout.NELBO, 1e-9)
+	assert.InDelta(t, 0, rep.Heldout.NELBOStderr, 1e-9)
+	for _, a := range rep.Heldout.Accuracy {
+		assert.InDelta(t, logV, a.NLL, 1e-9)
+	}
+	assert.InDelta(t, logV, rep.SFT.NELBO, 1e-9)
+	assert.Nil(t, rep.Generation)
+}
+
+// TestStratifiedCounts: the reference's
+// ((round(linspace(k, k+(b-1)·l/b, b)) - 1) % l) + 1, worked by hand.
+func TestStratifiedCounts(t *testing.T) {
+	for _, tc := range []struct {
+		k, l, b int
+		want    []int
+	}{
+		{3, 10, 4, []int{3, 6, 8, 10}}, // 3, 5.5, 8, 10.5: halves to even
+		{9, 10, 4, []int{9, 2, 4, 6}},  // 9, 11.5, 14, 16.5 wrapped
+		{1, 128, 16, []int{1, 9, 17, 25, 33, 41, 49, 57, 65, 73, 81, 89, 97, 105, 113, 121}},
+		{128, 128, 2, []int{128, 64}}, // 128, 192 wrapped
+		{5, 7, 1, []int{5}},
+		{1, 1, 3, []int{1, 1, 1}},
+	} {
+		assert.Equal(t, tc.want, stratifiedCounts(tc.k, tc.l, tc.b), "k=%d l=%d b=%d", tc.k, tc.l, tc.b)
+	}
+}
+
+// TestNegativeELBOMatchesEnumeration: on a short sequence the bound can
+// be computed exactly, E over k ~ U{1..l} and the C(l,k) mask sets of
+// (l/k)·CE; the Monte Carlo estimate lands within a few standard errors
+// of it, with and without a prompt and for any batch size.
+func TestNegativeELBOMatchesEnumeration(t *testing.T) {
+	f := newEvalFixture(t)
+	m := tinyModel(f.tok, 11, 0)
+	st := engine.NewState(m, 0)
+	seq := f.tok.Encode("And God said, Let there be light")[:6]
+	for _, tc := range []struct{ prompt, mc, batch int }{{0, 1001, 7}, {2, 1001, 1001}, {2, 1001, 1}} {
+		l := len(seq) - tc.prompt
+		// Every subset of the target positions, by bit mask.
+		var mean, meanSq float64
+		for k := 1; k <= l; k++ {
+			var sets []float64
+			for bits := 1; bits < 1<<l; bits++ {
+				var positions []int
+				for i := range l {
+					if bits&(1<<i) != 0 {
+						positions = append(positions, tc.prompt+i)
+					}
+				}
+				if len(positions) != k {
+					continue
+				}
+				ce, _, err := scoreMasked(st, seq, positions)
+				require.NoError(t, err)
+				sets = append(sets, ce*float64(l)/float64(k))
+			}
+			for _, z := range sets {
+				p := 1 / float64(l) / float64(len(sets))
+				mean += p * z
+				meanSq += p * z * z
+			}
+		}
+		tol := 5 * math.Sqrt((meanSq-mean*mean)/float64(tc.mc))
+		got, err := negativeELBO(st, seq, tc.prompt, tc.mc, tc.batch, rand.New(rand.NewPCG(3, 4)))
+		require.NoError(t, err)
+		assert.InDelta(t, mean, got, tol, "prompt %d, batch %d: exact %.4f", tc.prompt, tc.batch, mean)
+		assert.Greater(t, tol, 0.0)
+	}
+}
+
+func TestEvalRejects(t *testing.T) {
+	f := newEvalFixture(t)
+	other, err := bpe.Train(slices.Values([]string{"zebra quagga okapi", "xylophone jazz quiz"}), 320, bpe.DefaultSpecials)
+	require.NoError(t, err)
+	otherModel := filepath.Join(t.TempDir(), "other.bin")
+	// Its embedding holds every id of the held-out stream, so only the
+	// tokenizer check can tell.
+	writeModel(t, otherModel, tinyModel(other, 1, f.tok.VocabSize()))
+	base := []string{"eval", "--model", f.model, "--data", f.data, "--dict", f.dict}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "--data", f.data}, "--model is required"},
+		{append(base, "--windows", "-1"), "--windows"},
+		{append(base, "--mc", "0"), "--mc"},
+		{append(base, "--mc", "10", "--mc-batch", "3"), "--mc-batch"},
+		{append(base, "--seq", "129"), "max_sequence_length"},
+		{append(base, "--threads", "0"), "--threads"},
+		{append(base, "--remasking", "sideways"), "remasking"},
+		{append(base, "--block-length", "24"), "block_length"},
+		{append(base, "--sft", "--resp-len", "40", "--block-length", "16"), "--resp-len 40"},
+		{append(base, "--gen-length", "128"), "no room"},
+		{append(base, "--bogus"), "bogus"},
+		{append(base, "extra"), "unexpected argument"},
+		{[]string{"eval", "--model", f.model, "--data", t.TempDir(), "--dict", f.dict}, "make corpus"},
+		{[]string{"eval", "--model", f.model, "--data", f.data, "--dict", filepath.Join(t.TempDir(), "none")}, "word list"},
+		{[]string{"eval", "--model", otherModel, "--data", f.data, "--dict", f.dict}, "another tokenizer"},
+	} {
+		code, stdout, stderr := llada(tc.args...)
+		assert.Equal(t, 2, code, "%v", tc.args)
+		assert.Empty(t, stdout, "%v", tc.args)
+		assert.Equal(t, 1, strings.Count(stderr, "\n"), "%v: %q", tc.args, stderr)
+		assert.Contains(t, stderr, tc.want, "%v", tc.args)
+	}
+}

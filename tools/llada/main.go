@@ -4,7 +4,7 @@
 //	llada export   --model FILE --out DIR
 //	llada logits   --model FILE --ids 1,2,3
 //	llada generate --model FILE (--prompt TEXT | --ids 1,2,3) [options]
-//	llada eval     --model FILE
+//	llada eval     --model FILE [--data DIR] [--sft] [options]
 //	llada bench    --model FILE [--tokens N]
 //
 // Bad flags, missing files and impossible options print one line on stderr

@@ -69,7 +69,7 @@ func newEvalFixture(t *testing.T) evalFixture {
 	var bin, idx bytes.Buffer
 	var txt strings.Builder
 	n := 0
-	for rep := range 3 {
+	for range 3 {
 		for doc := range 2 {
 			for i, p := range evalParagraphs[3*doc : 3*doc+3] {
 				if i > 0 {
@@ -86,7 +86,6 @@ func newEvalFixture(t *testing.T) evalFixture {
 			binary.Write(&bin, binary.LittleEndian, uint16(eos))
 			n++
 		}
-		_ = rep
 	}
 	write("heldout.bin", bin.Bytes())
 	write("heldout.idx", idx.Bytes())

@@ -18,6 +18,7 @@ type kernelSet struct {
 	rmsNorm             func(out, x, w []float32, eps float64)
 	siluMul             func(gate, up []float32)
 	rope                func(buf, cos, sin []float32, T, heads, hd int)
+	logitStats          func(groupMax, row []float32, want int) LogitStats
 }
 
 var genericKernels = kernelSet{
@@ -31,6 +32,7 @@ var genericKernels = kernelSet{
 	rmsNorm:             rmsNormGeneric,
 	siluMul:             siluMulGeneric,
 	rope:                ropeGeneric,
+	logitStats:          logitStatsGeneric,
 }
 
 // active is the set the exported kernels call.

@@ -131,3 +131,20 @@ func BenchmarkRoPE(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogitStats is the sampler's pass over one row of the
+// benchmark model's 4096 logits, with the group maxima for the trace.
+func BenchmarkLogitStats(b *testing.B) {
+	for _, k := range benchSets(b) {
+		for _, want := range []int{0, LogitSecond | LogitEntropy} {
+			b.Run(fmt.Sprintf("%s/want=%d", k.name, want), func(b *testing.B) {
+				row := randFloats(newRand(1), 4096, 2.5)
+				g := make([]float32, LogitGroups(len(row)))
+				for b.Loop() {
+					k.logitStats(g, row, want)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(row)), "ns/value")
+			})
+		}
+	}
+}

@@ -60,6 +60,12 @@ func wasmSiLUMul(gate, up unsafe.Pointer, n uint32)
 //go:wasmimport kernels rope
 func wasmRoPE(buf, cos, sin unsafe.Pointer, T, heads, hd uint32)
 
+// The kernel keeps no pointer: out may stay on the caller's stack.
+//
+//go:noescape
+//go:wasmimport kernels logit_stats
+func wasmLogitStats(out, groupMax, row unsafe.Pointer, n, want uint32)
+
 // Kernel levels the loader reports through the glue module.
 const (
 	levelNone    = 0 // no SIMD128: only the Go references
@@ -87,6 +93,7 @@ func platformKernels() []kernelSet {
 		rmsNorm:             simdRMSNorm,
 		siluMul:             simdSiLUMul,
 		rope:                simdRoPE,
+		logitStats:          simdLogitStats,
 	}
 	if level < levelRelaxed {
 		return []kernelSet{simd}
@@ -155,4 +162,22 @@ func simdSiLUMul(gate, up []float32) {
 func simdRoPE(buf, cos, sin []float32, T, heads, hd int) {
 	boundsRoPE(buf, cos, sin, T, heads, hd)
 	wasmRoPE(ptr(buf), ptr(cos), ptr(sin), uint32(T), uint32(heads), uint32(hd))
+}
+
+// logitStatsOut is what logit_stats writes: Best, Second (i32), Sum and
+// SumED (f64 at 8 and 16).
+type logitStatsOut struct {
+	best, second int32
+	sum, sumED   float64
+}
+
+func simdLogitStats(groupMax, row []float32, want int) LogitStats {
+	boundsLogitStats(groupMax, row)
+	var out logitStatsOut
+	flags := uint32(want & (LogitSecond | LogitEntropy))
+	if groupMax != nil {
+		flags |= logitGroupMax
+	}
+	wasmLogitStats(unsafe.Pointer(&out), ptr(groupMax), ptr(row), uint32(len(row)), flags)
+	return LogitStats{Best: int(out.best), Second: int(out.second), Sum: out.sum, SumED: out.sumED}
 }

@@ -4,6 +4,7 @@ package quant
 
 import (
 	"context"
+	"math"
 	"os"
 	"sync"
 	"testing"
@@ -176,6 +177,25 @@ func (w *wazeroKernels) set() kernelSet {
 			pb := put(w, buf)
 			w.call("rope", pb, put(w, cos), put(w, sin), u(T), u(heads), u(hd))
 			get(w, pb, buf)
+		},
+		logitStats: func(groupMax, row []float32, want int) LogitStats {
+			boundsLogitStats(groupMax, row)
+			defer lock()()
+			var out [3]uint64 // best and second (int32), sum, sumED
+			flags := want & (LogitSecond | LogitEntropy)
+			pg := uint64(0)
+			if groupMax != nil {
+				flags |= logitGroupMax
+				pg = put(w, groupMax)
+			}
+			po := put(w, out[:])
+			w.call("logit_stats", po, pg, put(w, row), u(len(row)), u(flags))
+			get(w, po, out[:])
+			if groupMax != nil {
+				get(w, pg, groupMax)
+			}
+			return LogitStats{Best: int(int32(out[0])), Second: int(int32(out[0] >> 32)),
+				Sum: math.Float64frombits(out[1]), SumED: math.Float64frombits(out[2])}
 		},
 	}
 }

@@ -9,12 +9,12 @@
 ;;
 ;; This module uses no SIMD, so it instantiates everywhere; when SIMD is
 ;; absent the slots stay empty and `level` stays 0, and Go never calls them.
-;; Slot 9 holds the relaxed-SIMD int8 product, filled only at level 2.
+;; Slot 10 holds the relaxed-SIMD int8 product, filled only at level 2.
 ;;
 ;; Slot order (kernels.js fills them in the same order):
 ;;   0 matmul_q8  1 matmul_f32  2 quantize  3 dot_f32  4 axpy_f32
-;;   5 attention  6 rmsnorm     7 silu_mul   8 rope
-;;   9 relaxed_matmul_q8
+;;   5 attention  6 rmsnorm     7 silu_mul   8 rope       9 logit_stats
+;;   10 relaxed_matmul_q8
 (module
   (type $matmul_q8 (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
   (type $matmul_f32 (func (param i32 i32 i32 i32 i32 i32 i32 i32)))
@@ -25,8 +25,9 @@
   (type $rmsnorm (func (param i32 i32 i32 i32 i32 f64)))
   (type $silu_mul (func (param i32 i32 i32)))
   (type $rope (func (param i32 i32 i32 i32 i32 i32)))
+  (type $logit_stats (func (param i32 i32 i32 i32 i32)))
 
-  (table (export "table") 10 funcref)
+  (table (export "table") 11 funcref)
 
   ;; level says which kernels fill the table: 0 none (use the Go
   ;; references), 1 SIMD128, 2 SIMD128 with the relaxed-SIMD variants.
@@ -65,8 +66,11 @@
   (func (export "rope") (param i32 i32 i32 i32 i32 i32)
     (call_indirect (type $rope)
       (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (i32.const 8)))
+  (func (export "logit_stats") (param i32 i32 i32 i32 i32)
+    (call_indirect (type $logit_stats)
+      (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (i32.const 9)))
   (func (export "relaxed_matmul_q8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
     (call_indirect (type $matmul_q8)
       (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)
-      (local.get 6) (local.get 7) (local.get 8) (local.get 9) (local.get 10) (i32.const 9)))
+      (local.get 6) (local.get 7) (local.get 8) (local.get 9) (local.get 10) (i32.const 10)))
 )

@@ -47,8 +47,8 @@
 
   // Slot order of glue.wasm's table.
   const SLOTS = ["matmul_q8", "matmul_f32", "quantize", "dot_f32", "axpy_f32",
-    "attention", "rmsnorm", "silu_mul", "rope"];
-  const RELAXED_SLOTS = ["matmul_q8"]; // from slot 9
+    "attention", "rmsnorm", "silu_mul", "rope", "logit_stats"];
+  const RELAXED_SLOTS = ["matmul_q8"]; // from slot 10
   const LEVEL = { go: 0, simd: 1, "relaxed-simd": 2 };
 
   // (module (func (result v128) (v128.const i32x4 0 0 0 0)))

@@ -6,13 +6,14 @@
 ;; (quant/kernels_wasm.go) check all bounds before calling; nothing here
 ;; reads or writes outside the ranges named in each function's comment.
 ;;
-;; Each kernel's definition is its Go reference in quant/kernels_generic.go.
-;; Every kernel of the int8 forward pass (matmul_q8, quantize, attention,
-;; rmsnorm, silu_mul, rope, axpy_f32) agrees with it bit for bit: the
-;; references fix the order of every float sum (per vector lane, as here)
-;; and use this file's exponential (quant.expf), so an int8 model gives the
-;; same logits on every kernel path. matmul_f32 and dot_f32 reorder their
-;; sums and agree to rounding.
+;; Each kernel's definition is its Go reference in quant/kernels_generic.go
+;; (logit_stats: quant/logits.go). Every kernel of the int8 forward pass
+;; (matmul_q8, quantize, attention, rmsnorm, silu_mul, rope, axpy_f32) and
+;; the sampler's logit_stats agree with it bit for bit: the references fix
+;; the order of every float sum (per vector lane, as here) and use this
+;; file's exponential (quant.expf), so an int8 model gives the same logits
+;; and the same generation on every kernel path. matmul_f32 and dot_f32
+;; reorder their sums and agree to rounding.
 ;;
 ;; hsum4_i32, tail4_i8 and gather4_f32 are exported for
 ;; kernels_relaxed.wat, which also falls back to matmul_q8.
@@ -1148,4 +1149,228 @@
         (br $h_next)))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br $t_next))))
+
+  ;; ------------------------------------------------------------- sampling
+
+  ;; row_max returns the largest of the n floats at p, taken as "v > max"
+  ;; from -inf: NaN is ignored (pmax(m, v) is m < v ? v : m). When $write is
+  ;; not 0 it also writes quant.logitStatsGeneric's group maxima at g: lane
+  ;; j of a block of 64 values' maximum vector is group j (so group j of
+  ;; block b is at g + 16b + 4j), plus 0 (a zero maximum is +0).
+  (func $row_max (param $g i32) (param $p i32) (param $n i32) (param $write i32) (result f32)
+    (local $b i32) (local $i i32) (local $nb i32) (local $q i32) (local $gp i32)
+    (local $vm v128) (local $bm v128) (local $mx f32) (local $v f32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vm (v128.const f32x4 -inf -inf -inf -inf))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.gt_u (i32.add (local.get $b) (i32.const 256)) (local.get $nb)))
+      (local.set $q (i32.add (local.get $p) (local.get $b)))
+      (local.set $bm (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (v128.load (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=16 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=32 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=48 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=64 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=80 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=96 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=112 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=128 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=144 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=160 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=176 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=192 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=208 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=224 (local.get $q))))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load offset=240 (local.get $q))))
+      (local.set $vm (f32x4.pmax (local.get $vm) (local.get $bm)))
+      (if (local.get $write) (then
+        (v128.store (i32.add (local.get $g) (i32.shr_u (local.get $b) (i32.const 4)))
+          (f32x4.add (local.get $bm) (v128.const f32x4 0 0 0 0)))))
+      (local.set $b (i32.add (local.get $b) (i32.const 256)))
+      (br $l1)))
+    ;; the last, partial block: vectors of 4, then values one by one
+    (local.set $bm (v128.const f32x4 -inf -inf -inf -inf))
+    (local.set $i (local.get $b))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $nb)))
+      (local.set $bm (f32x4.pmax (local.get $bm) (v128.load (i32.add (local.get $p) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l2)))
+    (local.set $mx (call $hmax_f32 (f32x4.pmax (local.get $vm) (local.get $bm))))
+    (local.set $gp (i32.add (local.get $g) (i32.shr_u (local.get $b) (i32.const 4))))
+    (local.set $write (i32.and (i32.ne (local.get $write) (i32.const 0)) (i32.lt_u (local.get $b) (local.get $nb))))
+    (if (local.get $write) (then (v128.store (local.get $gp) (local.get $bm))))
+    (block $d3 (loop $l3
+      (br_if $d3 (i32.ge_u (local.get $i) (local.get $nb)))
+      (local.set $v (f32.load (i32.add (local.get $p) (local.get $i))))
+      (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+      (if (local.get $write) (then
+        (local.set $q (i32.add (local.get $gp) (i32.and (local.get $i) (i32.const 12))))
+        (if (f32.gt (local.get $v) (f32.load (local.get $q))) (then (f32.store (local.get $q) (local.get $v))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l3)))
+    (if (local.get $write) (then
+      (v128.store (local.get $gp) (f32x4.add (v128.load (local.get $gp)) (v128.const f32x4 0 0 0 0)))))
+    (local.get $mx))
+
+  ;; max_range is the largest of the floats at p + 4i for from <= i < to,
+  ;; as row_max takes it (-inf when there is none).
+  (func $max_range (param $p i32) (param $from i32) (param $to i32) (result f32)
+    (local $i i32) (local $vm v128) (local $mx f32) (local $v f32)
+    (local.set $vm (v128.const f32x4 -inf -inf -inf -inf))
+    (local.set $i (local.get $from))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $to)))
+      (local.set $vm (f32x4.pmax (local.get $vm) (v128.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l1)))
+    (local.set $mx (call $hmax_f32 (local.get $vm)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $to)))
+      (local.set $v (f32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (f32.gt (local.get $v) (local.get $mx)) (then (local.set $mx (local.get $v))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l2)))
+    (local.get $mx))
+
+  ;; find_f32 is the first i in [from, n) whose float at p + 4i equals v, or -1.
+  (func $find_f32 (param $p i32) (param $from i32) (param $n i32) (param $v f32) (result i32)
+    (local $i i32) (local $vv v128) (local $eq v128)
+    (local.set $vv (f32x4.splat (local.get $v)))
+    (local.set $i (local.get $from))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+      (local.set $eq (f32x4.eq (v128.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))) (local.get $vv)))
+      (if (v128.any_true (local.get $eq))
+        (then (return (i32.add (local.get $i) (i32.ctz (i32x4.bitmask (local.get $eq)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l1)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $n)))
+      (if (f32.eq (f32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))) (local.get $v))
+        (then (return (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l2)))
+    (i32.const -1))
+
+  ;; exp_sums stores, for the n floats x at p and d = x - m (float32),
+  ;; Σ expf(d) at out+8 and, when $entropy is not 0, Σ expf(d)·max(d, -88)
+  ;; at out+16 (else 0), in float64 in quant.sum4's order: lanes 0, 1 of
+  ;; s0 and t0 and lanes 0, 1 of s1 and t1 are sum4's lanes 0-3, added up
+  ;; as (l0+l2) + (l1+l3), then the last n%4 values one by one. The
+  ;; exponential is exp4, inline as in exp_shift.
+  (func $exp_sums (param $out i32) (param $p i32) (param $n i32) (param $m f32) (param $entropy i32)
+    (local $i i32) (local $n4 i32) (local $nb i32) (local $vm v128) (local $d v128) (local $e v128)
+    (local $elo v128) (local $ehi v128) (local $s0 v128) (local $s1 v128) (local $t0 v128) (local $t1 v128)
+    (local $ds f32) (local $es f64) (local $sum f64) (local $sumED f64)
+    (local $k_hi v128) (local $k_lo v128) (local $k_log2e v128) (local $k_magic v128) (local $k_ln2hi v128) (local $k_ln2lo v128) (local $k_p0 v128) (local $k_p1 v128) (local $k_p2 v128) (local $k_p3 v128) (local $k_p4 v128) (local $k_p5 v128) (local $k_one v128) (local $k_bias v128)
+    (local $ex v128) (local $et v128) (local $en v128) (local $ey v128) (local $ez v128)
+    (local.set $k_hi (v128.const f32x4 88 88 88 88))
+    (local.set $k_lo (v128.const f32x4 -88 -88 -88 -88))
+    (local.set $k_log2e (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+    (local.set $k_magic (v128.const f32x4 12582912 12582912 12582912 12582912))
+    (local.set $k_ln2hi (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))
+    (local.set $k_ln2lo (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))
+    (local.set $k_p0 (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $k_p1 (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3))
+    (local.set $k_p2 (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3))
+    (local.set $k_p3 (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2))
+    (local.set $k_p4 (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1))
+    (local.set $k_p5 (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1))
+    (local.set $k_one (v128.const f32x4 1 1 1 1))
+    (local.set $k_bias (v128.const i32x4 0x4b3fff81 0x4b3fff81 0x4b3fff81 0x4b3fff81))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vm (f32x4.splat (local.get $m)))
+    (if (local.get $entropy)
+      (then (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $vm)))
+        (local.set $ex (f32x4.pmax (f32x4.pmin (local.get $d) (local.get $k_hi)) (local.get $k_lo)))
+        (local.set $et (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_log2e)) (local.get $k_magic)))
+        (local.set $en (f32x4.sub (local.get $et) (local.get $k_magic)))
+        (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2hi))))
+        (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2lo))))
+        (local.set $ez (f32x4.mul (local.get $ex) (local.get $ex)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_p0)) (local.get $k_p1)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p2)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p3)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p4)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p5)))
+        (local.set $ey (f32x4.add (f32x4.add (f32x4.mul (local.get $ey) (local.get $ez)) (local.get $ex)) (local.get $k_one)))
+        (local.set $e (f32x4.mul (local.get $ey) (i32x4.shl (i32x4.sub (local.get $et) (local.get $k_bias)) (i32.const 23))))
+        (local.set $elo (f64x2.promote_low_f32x4 (local.get $e)))
+        (local.set $ehi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e))))
+        (local.set $s0 (f64x2.add (local.get $s0) (local.get $elo)))
+        (local.set $s1 (f64x2.add (local.get $s1) (local.get $ehi)))
+        ;; d clamped below as expf clamps (pmax(d, -88) is d < -88 ? -88 : d, NaN stays)
+        (local.set $d (f32x4.pmax (local.get $d) (local.get $k_lo)))
+        (local.set $t0 (f64x2.add (local.get $t0) (f64x2.mul (local.get $elo) (f64x2.promote_low_f32x4 (local.get $d)))))
+        (local.set $t1 (f64x2.add (local.get $t1) (f64x2.mul (local.get $ehi)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l1))))
+      (else (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $vm)))
+        (local.set $ex (f32x4.pmax (f32x4.pmin (local.get $d) (local.get $k_hi)) (local.get $k_lo)))
+        (local.set $et (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_log2e)) (local.get $k_magic)))
+        (local.set $en (f32x4.sub (local.get $et) (local.get $k_magic)))
+        (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2hi))))
+        (local.set $ex (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (local.get $k_ln2lo))))
+        (local.set $ez (f32x4.mul (local.get $ex) (local.get $ex)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ex) (local.get $k_p0)) (local.get $k_p1)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p2)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p3)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p4)))
+        (local.set $ey (f32x4.add (f32x4.mul (local.get $ey) (local.get $ex)) (local.get $k_p5)))
+        (local.set $ey (f32x4.add (f32x4.add (f32x4.mul (local.get $ey) (local.get $ez)) (local.get $ex)) (local.get $k_one)))
+        (local.set $e (f32x4.mul (local.get $ey) (i32x4.shl (i32x4.sub (local.get $et) (local.get $k_bias)) (i32.const 23))))
+        (local.set $elo (f64x2.promote_low_f32x4 (local.get $e)))
+        (local.set $ehi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e))))
+        (local.set $s0 (f64x2.add (local.get $s0) (local.get $elo)))
+        (local.set $s1 (f64x2.add (local.get $s1) (local.get $ehi)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l2)))))
+    (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
+    (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+    (local.set $t0 (f64x2.add (local.get $t0) (local.get $t1)))
+    (local.set $sumED (f64.add (f64x2.extract_lane 0 (local.get $t0)) (f64x2.extract_lane 1 (local.get $t0))))
+    (block $d3 (loop $l3
+      (br_if $d3 (i32.ge_u (local.get $i) (local.get $nb)))
+      (local.set $ds (f32.sub (f32.load (i32.add (local.get $p) (local.get $i))) (local.get $m)))
+      (local.set $es (f64.promote_f32 (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (local.get $ds))))))
+      (local.set $sum (f64.add (local.get $sum) (local.get $es)))
+      (if (local.get $entropy) (then
+        (local.set $sumED (f64.add (local.get $sumED) (f64.mul (local.get $es)
+          (f64.promote_f32 (select (f32.const -88) (local.get $ds) (f32.lt (local.get $ds) (f32.const -88)))))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l3)))
+    (f64.store offset=8 (local.get $out) (local.get $sum))
+    (f64.store offset=16 (local.get $out) (local.get $sumED)))
+
+  ;; logit_stats is quant.logitStatsGeneric for the n logits at p. It writes
+  ;; at out: Best (i32), Second (i32), Sum (f64 at out+8), SumED (f64 at
+  ;; out+16). want: 1 Second, 2 SumED, 4 write the group maxima at g
+  ;; (quant.LogitGroups(n) floats). Reads the logits only.
+  (func $logit_stats (export "logit_stats") (param $out i32) (param $g i32) (param $p i32) (param $n i32) (param $want i32)
+    (local $mx f32) (local $s f32) (local $t f32) (local $best i32) (local $second i32)
+    (i32.store (local.get $out) (i32.const -1))
+    (i32.store offset=4 (local.get $out) (i32.const -1))
+    (f64.store offset=8 (local.get $out) (f64.const nan))
+    (f64.store offset=16 (local.get $out) (f64.const nan))
+    (local.set $mx (call $row_max (local.get $g) (local.get $p) (local.get $n) (i32.and (local.get $want) (i32.const 4))))
+    (local.set $best (call $find_f32 (local.get $p) (i32.const 0) (local.get $n) (local.get $mx)))
+    (if (i32.lt_s (local.get $best) (i32.const 0)) (then (return)))
+    (i32.store (local.get $out) (local.get $best))
+    (call $exp_sums (local.get $out) (local.get $p) (local.get $n)
+      (f32.load (i32.add (local.get $p) (i32.shl (local.get $best) (i32.const 2))))
+      (i32.and (local.get $want) (i32.const 2)))
+    (if (i32.and (local.get $want) (i32.const 1)) (then
+      (local.set $s (call $max_range (local.get $p) (i32.const 0) (local.get $best)))
+      (local.set $t (call $max_range (local.get $p) (i32.add (local.get $best) (i32.const 1)) (local.get $n)))
+      (if (f32.gt (local.get $t) (local.get $s)) (then (local.set $s (local.get $t))))
+      (local.set $second (call $find_f32 (local.get $p) (i32.const 0) (local.get $n) (local.get $s)))
+      (if (i32.eq (local.get $second) (local.get $best)) (then
+        (local.set $second (call $find_f32 (local.get $p) (i32.add (local.get $best) (i32.const 1)) (local.get $n) (local.get $s)))))
+      (i32.store offset=4 (local.get $out) (local.get $second)))))
 )

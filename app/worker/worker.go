@@ -37,10 +37,11 @@ type Host interface {
 // cancels the running generation, which ends after its current step.
 type Worker struct {
 	host Host
-	jobs chan struct{} // a token held by the running job
 
 	mu     sync.Mutex
-	cancel context.CancelFunc // cancels the running job; nil when idle
+	cancel context.CancelFunc // cancels the newest job; nil when idle
+	newest int                // number of the newest job
+	last   <-chan struct{}    // closed when the newest job has ended
 	model  *engine.Model
 	state  *engine.State
 	info   *protocol.ModelInfo
@@ -48,8 +49,7 @@ type Worker struct {
 
 // NewWorker returns a worker that talks through host.
 func NewWorker(host Host) *Worker {
-	w := &Worker{host: host, jobs: make(chan struct{}, 1)}
-	return w
+	return &Worker{host: host}
 }
 
 // Hello is the first message the worker sends: which kernels run.
@@ -132,16 +132,28 @@ func (w *Worker) start(id int, job func(context.Context) error) <-chan struct{} 
 		w.cancel()
 	}
 	w.cancel = cancel
-	w.mu.Unlock()
+	w.newest++
+	number := w.newest
+	previous := w.last
 	done := make(chan struct{})
+	w.last = done
+	w.mu.Unlock()
 	go func() {
 		defer close(done)
-		w.jobs <- struct{}{}
-		defer func() { <-w.jobs }()
+		// Jobs run one at a time, in the order they came. A job cancelled
+		// before its turn still runs and ends at once, so its request gets
+		// its answer (a stopped Done, or an error).
+		if previous != nil {
+			<-previous
+		}
 		err := job(ctx)
 		w.mu.Lock()
 		cancel()
-		w.cancel = nil
+		// A job that ends after a newer one started leaves the newer
+		// one's cancel in place, so a Stop still reaches it.
+		if number == w.newest {
+			w.cancel = nil
+		}
 		w.mu.Unlock()
 		if err != nil {
 			w.fail(id, err)

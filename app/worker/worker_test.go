@@ -282,6 +282,53 @@ func TestStop(t *testing.T) {
 	assert.Contains(t, done.Output, m.Config.MaskTokenID)
 }
 
+// A job replaced by a newer one must not, as it ends, take away the newer
+// job's cancel: Stop has to reach the job that runs.
+func TestStopReachesTheNewestJob(t *testing.T) {
+	w := NewWorker(&fakeHost{})
+	release := make(chan struct{})
+	first := w.start(1, func(ctx context.Context) error {
+		<-release // ends only after the second job has started
+		return nil
+	})
+	stopped := make(chan bool, 1)
+	second := w.start(2, func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			stopped <- true
+		case <-time.After(5 * time.Second):
+			stopped <- false
+		}
+		return nil
+	})
+	close(release)
+	<-first
+	w.Handle(protocol.Request{Type: protocol.Stop})
+	<-second
+	assert.True(t, <-stopped, "Stop did not cancel the running job")
+}
+
+// A generation stopped before its turn still answers, with a stopped Done.
+func TestStopBeforeTurn(t *testing.T) {
+	m, cases := conformance(t, "llada-tiny-f32")
+	h := &fakeHost{}
+	w := NewWorker(h)
+	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)
+	release := make(chan struct{})
+	w.start(1, func(context.Context) error { <-release; return nil })
+	c := cases[0]
+	wait := w.Handle(protocol.Request{Type: protocol.Generate, ID: 2, Generate: &protocol.GenerateRequest{IDs: c.Prompt,
+		Options: engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength, Remasking: engine.LowConfidence}}})
+	w.Handle(protocol.Request{Type: protocol.Stop})
+	close(release)
+	<-wait
+	sent := h.take()
+	require.Len(t, sent, 1)
+	require.Equal(t, protocol.Done, sent[0].Type)
+	assert.True(t, sent[0].Done.Stopped)
+	assert.Zero(t, sent[0].Done.Steps)
+}
+
 func testTokenizer(t *testing.T) *bpe.Tokenizer {
 	t.Helper()
 	tok, err := bpe.New(nil, []string{"eos", "user", "assistant", "mask"})

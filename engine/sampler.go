@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"unmask/quant"
 )
 
 // Generate runs LLaDA's reverse process and returns the final canvas:
@@ -145,7 +147,8 @@ type stepper struct {
 	eligible []int       // masked positions before the block end
 	uncond   []int       // (T) canvas with the prompt masked, for CFG
 	cond     []float32   // (T, vocab) conditional logits, copied out of the state
-	probs    []float64   // (vocab) softmax of one position
+	groupMax []float32   // (quant.LogitGroups(vocab)) group maxima of one row, for the trace
+	top      []int       // (TopK) the trace's candidates of one row
 	scored   []candidate // (T) one prediction per eligible position
 }
 
@@ -162,8 +165,11 @@ func newStepper(s *State, opts Options, isPrompt []bool, trace bool) *stepper {
 		s: s, opts: opts, isPrompt: isPrompt, trace: trace,
 		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		eligible: make([]int, 0, T),
-		probs:    make([]float64, V),
 		scored:   make([]candidate, 0, T),
+	}
+	if trace {
+		sp.groupMax = make([]float32, quant.LogitGroups(V))
+		sp.top = make([]int, opts.TopK)
 	}
 	if opts.CFGScale > 0 {
 		sp.uncond = make([]int, T)
@@ -250,89 +256,115 @@ func (sp *stepper) step(x []int, end, k int, rec *Step) error {
 	return nil
 }
 
-// predict chooses the token at one position and scores it. The softmax is
-// in float64, as the reference's float64 logits; Gumbel-max sampling uses
-// the log form of exp(l)/(-log u)^T, which picks the same token without
-// overflowing exp.
+// predict chooses the token at one position and scores it, with the
+// softmax p = softmax(row): p[i] = expf(row[i] - max) / Σ expf(row[j] - max),
+// the exponentials in float32 (quant.Expf) and their sum in float64 (a
+// quant.ScanLogits kernel: the same bits on every kernel path). Argmax
+// takes the first of equal maxima; Gumbel-max sampling uses the log form
+// of exp(l)/(-log u)^T, which picks the same token without overflowing
+// exp, with float64 noise for every token of the row in order. The
+// remasking rule's confidence is p[token] (low_confidence), a uniform
+// draw after the row's noise (random), top1 - top2 probability (margin;
+// top2 is 0 with no runner-up) or Σ p log p = SumED/Sum - log Sum
+// (entropy, the negated entropy: larger is surer). NaN logits never win.
 func (sp *stepper) predict(pos int, row []float32) candidate {
 	opts := &sp.opts
-	probs := sp.probs[:len(row)]
-	mx := math.Inf(-1)
-	for _, v := range row {
-		mx = max(mx, float64(v))
+	want := 0
+	switch opts.Remasking {
+	case Margin:
+		want = quant.LogitSecond
+	case Entropy:
+		want = quant.LogitEntropy
 	}
-	var sum float64
-	for i, v := range row {
-		e := math.Exp(float64(v) - mx)
-		probs[i] = e
-		sum += e
+	var groupMax []float32
+	if sp.trace {
+		groupMax = sp.groupMax
 	}
-	for i := range probs {
-		probs[i] /= sum
+	st := quant.ScanLogits(groupMax, row, want)
+	sum := st.Sum
+	prob := func(i int) float64 {
+		if i < 0 || st.Best < 0 {
+			return 0
+		}
+		return float64(quant.Expf(row[i]-row[st.Best])) / sum
 	}
 
 	// The mask token is never a prediction: committing it would leave a
 	// hole that the schedule already counts as filled. The reference relies
 	// on trained models never predicting it; its probability still counts
-	// in the softmax above, as there.
+	// in the softmax, as there.
 	mask := sp.s.Model.Config.MaskTokenID
-	token, best := -1, math.Inf(-1)
-	for i, v := range row {
-		g := float64(v)
-		if opts.Temperature > 0 {
-			g -= opts.Temperature * math.Log(-math.Log(sp.rng.Float64()))
+	var token int
+	if opts.Temperature > 0 {
+		token = sp.gumbelMax(row, mask)
+	} else {
+		token = st.Best
+		if token == mask {
+			// The runner-up is the first largest of the others.
+			token = st.Second
+			if want&quant.LogitSecond == 0 {
+				token = quant.ScanLogits(nil, row, quant.LogitSecond).Second
+			}
 		}
-		if i != mask && (g > best || token < 0) {
-			best, token = g, i
-		}
-	}
-
-	cd := candidate{pos: pos, token: token, prob: probs[token]}
-	switch opts.Remasking {
-	case LowConfidence:
-		cd.confidence = probs[token]
-	case Random:
-		cd.confidence = sp.rng.Float64()
-	case Margin:
-		top1, top2 := topTwo(probs)
-		cd.confidence = top1 - top2
-	case Entropy:
-		for _, p := range probs {
-			if p > 0 {
-				cd.confidence += p * math.Log(p)
+		if token < 0 { // every logit NaN: any token but the mask
+			token = 0
+			if mask == 0 && len(row) > 1 {
+				token = 1
 			}
 		}
 	}
+
+	cd := candidate{pos: pos, token: token, prob: math.NaN()}
+	if st.Best >= 0 {
+		cd.prob = prob(token)
+	}
+	switch opts.Remasking {
+	case LowConfidence:
+		cd.confidence = cd.prob
+	case Random:
+		cd.confidence = sp.rng.Float64()
+	case Margin:
+		cd.confidence = prob(st.Best) - prob(st.Second)
+	case Entropy:
+		cd.confidence = st.SumED/sum - math.Log(sum)
+	}
 	if sp.trace {
-		cd.top = topK(probs, opts.TopK)
+		top := sp.top[:quant.TopLogits(sp.top[:opts.TopK], row, groupMax)]
+		cd.top = make([]Candidate, len(top))
+		for i, id := range top {
+			cd.top[i] = Candidate{Token: id, Prob: prob(id)}
+		}
 	}
 	return cd
 }
 
-func topTwo(p []float64) (float64, float64) {
-	a, b := math.Inf(-1), math.Inf(-1)
-	for _, v := range p {
-		if v > a {
-			a, b = v, a
-		} else if v > b {
-			b = v
-		}
-	}
-	return a, b
-}
-
-// topK returns the k most probable tokens, most probable first.
-func topK(p []float64, k int) []Candidate {
-	top := make([]Candidate, 0, k+1)
-	for id, v := range p {
-		if len(top) == k && v <= top[k-1].Prob {
+// gumbelMax is the Gumbel-max choice with temperature T: the first token
+// other than mask with the largest g = row[i] - T·log(-log u_i), u_i the
+// row's uniform draws in order (one per token, the mask's included). It
+// computes the two logarithms only for tokens that may beat the best so
+// far: -log(-log u) <= -log(1-u) (as -log u >= 1-u) <= -e·ln 2 where
+// 2^e <= 1-u is a power of two read from its bits, so a token whose
+// bound row[i] + T·(-e·ln 2), less a margin far above the rounding of g,
+// stays below the best cannot win.
+func (sp *stepper) gumbelMax(row []float32, mask int) int {
+	T := sp.opts.Temperature
+	token, best := -1, math.Inf(-1)
+	for i, v := range row {
+		u := sp.rng.Float64()
+		if i == mask {
 			continue
 		}
-		i, _ := slices.BinarySearchFunc(top, v, func(c Candidate, v float64) int { return cmp.Compare(v, c.Prob) })
-		top = slices.Insert(top, i, Candidate{Token: id, Prob: v})
-		if len(top) > k {
-			top = top[:k]
+		if token >= 0 {
+			e := float64(int(math.Float64bits(1-u)>>52) - 1023) // 1-u in (0, 1]: e <= 0
+			bound := float64(v) - T*e*math.Ln2
+			if bound+1e-12*(math.Abs(float64(v))+T*(64-e)+1) < best {
+				continue
+			}
+		}
+		g := float64(v) - T*math.Log(-math.Log(u))
+		if g > best || token < 0 {
+			best, token = g, i
 		}
 	}
-	return top
+	return token
 }

@@ -16,7 +16,7 @@ import (
 	"unmask/quant"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden from the Go references")
+var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden and q8_generate.golden from the Go references")
 
 // goldenForward holds, for the forward pass of the benchmark-shaped int8
 // model over 64 tokens, the sha256 of each token's logits (float32, little
@@ -33,7 +33,7 @@ func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
 	for i := range ids {
 		ids[i] = (i*577 + 3) % model.Config.VocabSize
 	}
-	want := readGoldenForward(t)
+	want := readGolden(t, goldenForward)
 	for _, path := range quant.KernelPathsForTest(t) {
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
@@ -76,9 +76,10 @@ func rowDigests(logits []float32, width int) []string {
 	return rows
 }
 
-func readGoldenForward(t *testing.T) []string {
+// readGolden returns the lines of a golden file that are not comments.
+func readGolden(t *testing.T, path string) []string {
 	t.Helper()
-	f, err := os.Open(goldenForward)
+	f, err := os.Open(path)
 	if os.IsNotExist(err) && *update {
 		return nil
 	}
@@ -100,11 +101,14 @@ func readGoldenForward(t *testing.T) []string {
 }
 
 func writeGoldenForward(t *testing.T, rows []string) {
+	writeGolden(t, goldenForward, "# sha256 of each token's float32 logits (little endian): engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)\n"+
+		"# over 64 tokens, (i*577+3) % vocab; written by go test ./quant -run Q8Forward -update\n", rows)
+}
+
+// writeGolden writes a golden file: its comment lines, then one row a line.
+func writeGolden(t *testing.T, path, comment string, rows []string) {
 	t.Helper()
-	text := "# sha256 of each token's float32 logits (little endian): engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)\n" +
-		"# over 64 tokens, (i*577+3) % vocab; written by go test ./quant -run Q8Forward -update\n" +
-		strings.Join(rows, "\n") + "\n"
-	if err := os.WriteFile(goldenForward, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(comment+strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

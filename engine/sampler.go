@@ -143,7 +143,8 @@ type stepper struct {
 	opts     Options
 	isPrompt []bool
 	trace    bool
-	rng      *rand.Rand
+	rng      *rand.Rand // draws from pcg
+	pcg      *rand.PCG
 	eligible []int       // masked positions before the block end
 	uncond   []int       // (T) canvas with the prompt masked, for CFG
 	cond     []float32   // (T, vocab) conditional logits, copied out of the state
@@ -161,9 +162,11 @@ type candidate struct {
 
 func newStepper(s *State, opts Options, isPrompt []bool, trace bool) *stepper {
 	T, V := len(isPrompt), s.Model.Config.EmbeddingSize
+	pcg := rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)
 	sp := &stepper{
 		s: s, opts: opts, isPrompt: isPrompt, trace: trace,
-		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		rng:      rand.New(pcg),
+		pcg:      pcg,
 		eligible: make([]int, 0, T),
 		scored:   make([]candidate, 0, T),
 	}
@@ -350,7 +353,7 @@ func (sp *stepper) gumbelMax(row []float32, mask int) int {
 	T := sp.opts.Temperature
 	token, best := -1, math.Inf(-1)
 	for i, v := range row {
-		u := sp.rng.Float64()
+		u := float64(sp.pcg.Uint64()<<11>>11) / (1 << 53) // sp.rng.Float64(), without its interface call
 		if i == mask {
 			continue
 		}

@@ -154,7 +154,8 @@ func negate8(v archsimd.Float32x8) archsimd.Float32x8 {
 // fold a load). The constants are loaded from expConst8 (VMOVUPS) rather
 // than broadcast from scalars, which would take an SSE load each, slow
 // while the upper halves of the ymm registers are dirty (as they are in
-// a kernel's loop): this made exp8 about three times faster.
+// a kernel's loop); measured with SiLUMul: 1.68 ns a value before, 1.39
+// after.
 func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
 	c := &expConst8
 	hi, lo := archsimd.LoadFloat32x8(&c[expHi]), archsimd.LoadFloat32x8(&c[expLo])

@@ -54,21 +54,28 @@ func LogitGroups(n int) int { return (n + 63) / 64 * 4 }
 func logitStatsGeneric(groupMax, l []float32, want int) LogitStats {
 	n := len(l)
 	st := LogitStats{Best: -1, Second: -1, Sum: math.NaN(), SumED: math.NaN()}
+	var mx float32
 	if groupMax != nil {
+		// The largest group maximum is the largest value (the same
+		// value; only a zero's sign may differ, which == ignores).
 		g := groupMax[:LogitGroups(n)]
-		for k := range g {
-			g[k] = float32(math.Inf(-1))
-		}
-		for i, v := range l {
-			if k := i/64*4 + i%4; v > g[k] {
-				g[k] = v
+		for b := 0; b < n; b += 64 {
+			gb := g[b/16 : b/16+4]
+			gb[0], gb[1], gb[2], gb[3] = float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))
+			for i, v := range l[b:min(b+64, n)] {
+				if v > gb[i&3] {
+					gb[i&3] = v
+				}
+			}
+			for j := range gb {
+				gb[j] += 0
 			}
 		}
-		for k := range g {
-			g[k] += 0
-		}
+		mx = maxOf(float32(math.Inf(-1)), g)
+	} else {
+		mx = maxOf(float32(math.Inf(-1)), l)
 	}
-	st.Best = findValue(l, 0, maxOf(float32(math.Inf(-1)), l))
+	st.Best = findValue(l, 0, mx)
 	if st.Best < 0 {
 		return st
 	}

@@ -564,7 +564,8 @@ func negativeELBO(st *engine.State, seq []int, promptLen, mc, batch int, rng *ra
 // scoreMasked masks seq at positions, runs the model once and returns the
 // summed cross-entropy (nats) of the original tokens there and how many of
 // them the argmax restores (never predicting the mask token, as the
-// sampler).
+// sampler). The softmax is the sampler's: quant.ScanLogits' sum of
+// expf(l - max) in float64.
 func scoreMasked(st *engine.State, seq, positions []int) (float64, int, error) {
 	c := &st.Model.Config
 	noisy := slices.Clone(seq)
@@ -580,35 +581,21 @@ func scoreMasked(st *engine.State, seq, positions []int) (float64, int, error) {
 	correct := 0
 	for i, p := range positions {
 		row := logits[i*V : (i+1)*V]
-		ce += crossEntropy(row, seq[p])
-		if argmaxExcept(row, c.MaskTokenID) == seq[p] {
+		s := quant.ScanLogits(nil, row, 0)
+		if s.Best < 0 || math.IsNaN(s.Sum) {
+			return 0, 0, fmt.Errorf("the model's logits at position %d are not numbers", p)
+		}
+		// -log p = log Σ exp(l - m) - (l[target] - m)
+		ce += math.Log(s.Sum) - float64(row[seq[p]]-row[s.Best])
+		best := s.Best
+		if best == c.MaskTokenID {
+			best = quant.ScanLogits(nil, row, quant.LogitSecond).Second
+		}
+		if best == seq[p] {
 			correct++
 		}
 	}
 	return ce, correct, nil
-}
-
-// crossEntropy is -log softmax(row)[target], in float64.
-func crossEntropy(row []float32, target int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range row {
-		mx = max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range row {
-		sum += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(sum) - float64(row[target])
-}
-
-func argmaxExcept(row []float32, skip int) int {
-	best := -1
-	for i, v := range row {
-		if i != skip && (best < 0 || v > row[best]) {
-			best = i
-		}
-	}
-	return best
 }
 
 func meanStderr(v []float64) (float64, float64) {

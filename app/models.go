@@ -21,7 +21,7 @@ var models = []modelEntry{
 		About: "Pre-trained on public-domain English prose: it continues text.",
 		Examples: []string{
 			"It is a truth universally acknowledged, that",
-			"The morning was fine, and",
+			"And God said unto Moses,",
 			"She looked at him and said,",
 			"The ___ was ___ and the ___ were quiet.",
 		},
@@ -33,9 +33,10 @@ var models = []modelEntry{
 		Chat:  true,
 		About: "Fine-tuned on prompt/answer pairs: prompts are wrapped in its chat template.",
 		Examples: []string{
-			"Write a sentence about the sea.",
-			"Describe a quiet morning in the country.",
-			"What did Elizabeth say to Mr. Darcy?",
+			"Use these words in one sentence: garden, letter.",
+			"Use the noun \"house\" in a sentence.",
+			"Name the book this is from:\nAnd God said, Let there be light: and there was light.",
+			"Continue this passage:\nIt was a fine morning, and Elizabeth walked out alone.",
 		},
 	},
 }

@@ -13,12 +13,12 @@ import (
 )
 
 func init() {
-	commands["convert"] = command{"convert a LLaDA checkpoint folder to a model file", runConvert}
+	commands["convert"] = command{"convert a LLaDA checkpoint folder (or a model file) to a model file", runConvert}
 }
 
 func runConvert(args []string, stdout, _ io.Writer) error {
 	fs := newFlags("convert")
-	in := fs.String("in", "", "LLaDA checkpoint folder: config.json and model.safetensors (or shards with model.safetensors.index.json)")
+	in := fs.String("in", "", "LLaDA checkpoint folder (config.json and model.safetensors, or shards with model.safetensors.index.json), or a model file")
 	out := fs.String("out", "", "model file to write")
 	dtypeName := fs.String("dtype", "f32", "weight storage: f32 or q8")
 	group := fs.Int("group", 0, "q8 only: columns per scale (0: one scale per row)")
@@ -39,11 +39,17 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 		return usageError{fmt.Errorf("--group applies to --dtype q8 only")}
 	}
 
-	m, err := checkpoint.Load(*in)
+	m, err := loadAny(*in)
 	if err != nil {
 		return err
 	}
+	if m.DType() == quant.Q8 && dtype == quant.F32 {
+		m = m.Dequantize()
+	}
 	if dtype == quant.Q8 {
+		if m.DType() == quant.Q8 {
+			return fmt.Errorf("%s is already q8: convert from its float32 source", *in)
+		}
 		q := m.Quantize(*group)
 		reportQuantization(stdout, m, q)
 		m = q
@@ -54,6 +60,19 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s, %d parameters, %d bytes\n", *out, m.DType(), m.Params(), size)
 	return nil
+}
+
+// loadAny reads a checkpoint folder, or a model file (the trainer's float32
+// output, say) when in names a file.
+func loadAny(in string) (*engine.Model, error) {
+	info, err := os.Stat(in)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return checkpoint.Load(in)
+	}
+	return engine.LoadFile(in)
 }
 
 // reportQuantization prints, for every matrix, the largest difference

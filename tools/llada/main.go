@@ -93,9 +93,15 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and refuses positional arguments.
+// parseFlags parses args and refuses positional arguments. -h and --help
+// print the command's flags on stdout.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stdout, "usage: llada %s [flags]\n", fs.Name())
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -2,9 +2,7 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -13,47 +11,18 @@ import (
 
 	"unmask/engine"
 	"unmask/engine/checkpoint"
+	"unmask/engine/conformance"
 )
 
-// golden is the reference implementation's answers for a checkpoint
-// (testdata/<name>/golden.json, see testdata/README.md).
-type golden struct {
-	MaskTokenID int `json:"mask_token_id"`
-	LogitsCases []struct {
-		InputIDs []int       `json:"input_ids"`
-		Logits   [][]float64 `json:"logits"`
-	} `json:"logits_cases"`
-	GenerateCases []goldenGenerate `json:"generate_cases"`
-}
+var checkpoints = conformance.Checkpoints
 
-type goldenGenerate struct {
-	Prompt      []int   `json:"prompt"`
-	Steps       int     `json:"steps"`
-	GenLength   int     `json:"gen_length"`
-	BlockLength int     `json:"block_length"`
-	CFGScale    float64 `json:"cfg_scale"`
-	Temperature float64 `json:"temperature"`
-	Remasking   string  `json:"remasking"`
-	Output      []int   `json:"output"`
-	Trace       [][]int `json:"trace"`
-}
-
-func (g goldenGenerate) options() engine.Options {
-	return engine.Options{Steps: g.Steps, GenLength: g.GenLength, BlockLength: g.BlockLength,
-		CFGScale: g.CFGScale, Temperature: g.Temperature, Remasking: engine.Remasking(g.Remasking)}
-}
-
-var checkpoints = []string{"llada-tiny-f32", "llada-tiny-bf16-gqa"}
-
-func loadConformance(t *testing.T, name string) (*engine.Model, golden) {
+func loadConformance(t *testing.T, name string) (*engine.Model, conformance.Golden) {
 	t.Helper()
 	dir := filepath.Join("..", "testdata", name)
 	m, err := checkpoint.Load(dir)
 	require.NoError(t, err)
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	g, err := conformance.Load(dir)
 	require.NoError(t, err)
-	var g golden
-	require.NoError(t, json.Unmarshal(data, &g))
 	require.Equal(t, g.MaskTokenID, m.Config.MaskTokenID)
 	return m, g
 }
@@ -76,10 +45,10 @@ func maxLogitError(t *testing.T, st *engine.State, ids []int, want [][]float64) 
 
 // generateTrace runs a golden case and returns its trace: the canvas
 // before every step, then the final canvas.
-func generateTrace(t *testing.T, st *engine.State, g goldenGenerate) [][]int {
+func generateTrace(t *testing.T, st *engine.State, g conformance.GenerateCase) [][]int {
 	t.Helper()
 	var trace [][]int
-	out, err := st.Generate(context.Background(), g.Prompt, g.options(), func(s engine.Step) {
+	out, err := st.Generate(context.Background(), g.Prompt, g.Options(), func(s engine.Step) {
 		trace = append(trace, s.Canvas)
 	})
 	require.NoError(t, err)

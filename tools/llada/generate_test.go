@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"unmask/engine/conformance"
 )
 
 // llada runs the command in-process and returns its exit status, stdout
@@ -31,30 +32,10 @@ func convertConformance(t *testing.T, name, dtype string) string {
 	return file
 }
 
-type goldenFile struct {
-	LogitsCases []struct {
-		InputIDs []int       `json:"input_ids"`
-		Logits   [][]float64 `json:"logits"`
-	} `json:"logits_cases"`
-	GenerateCases []struct {
-		Prompt      []int   `json:"prompt"`
-		Steps       int     `json:"steps"`
-		GenLength   int     `json:"gen_length"`
-		BlockLength int     `json:"block_length"`
-		CFGScale    float64 `json:"cfg_scale"`
-		Temperature float64 `json:"temperature"`
-		Remasking   string  `json:"remasking"`
-		Output      []int   `json:"output"`
-		Trace       [][]int `json:"trace"`
-	} `json:"generate_cases"`
-}
-
-func readGolden(t *testing.T, name string) goldenFile {
+func readGolden(t *testing.T, name string) conformance.Golden {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name, "golden.json"))
+	g, err := conformance.Load(filepath.Join("..", "..", "testdata", name))
 	require.NoError(t, err)
-	var g goldenFile
-	require.NoError(t, json.Unmarshal(data, &g))
 	return g
 }
 
@@ -69,7 +50,7 @@ func joinIDs(ids []int) string {
 // TestCLIConformance: the CLI reproduces the reference's logits and every
 // generation trace exactly from converted float32 files.
 func TestCLIConformance(t *testing.T) {
-	for _, name := range []string{"llada-tiny-f32", "llada-tiny-bf16-gqa"} {
+	for _, name := range conformance.Checkpoints {
 		file := convertConformance(t, name, "f32")
 		g := readGolden(t, name)
 		for _, lc := range g.LogitsCases {

@@ -18,6 +18,7 @@ import (
 	"unmask/engine"
 	"unmask/engine/bpe"
 	"unmask/engine/checkpoint"
+	"unmask/engine/conformance"
 )
 
 // fakeHost records every response; Fetch reads local files and Yield runs
@@ -99,34 +100,20 @@ func loadBytes(t *testing.T, h *fakeHost, w *Worker, data []byte) protocol.Respo
 	return sent[len(sent)-1]
 }
 
-type goldenCase struct {
-	Prompt      []int   `json:"prompt"`
-	Steps       int     `json:"steps"`
-	GenLength   int     `json:"gen_length"`
-	BlockLength int     `json:"block_length"`
-	CFGScale    float64 `json:"cfg_scale"`
-	Output      []int   `json:"output"`
-	Trace       [][]int `json:"trace"`
-}
-
-func conformance(t *testing.T, name string) (*engine.Model, []goldenCase) {
+func loadConformance(t *testing.T, name string) (*engine.Model, []conformance.GenerateCase) {
 	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", name)
 	m, err := checkpoint.Load(dir)
 	require.NoError(t, err)
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	g, err := conformance.Load(dir)
 	require.NoError(t, err)
-	var g struct {
-		GenerateCases []goldenCase `json:"generate_cases"`
-	}
-	require.NoError(t, json.Unmarshal(data, &g))
 	require.NotEmpty(t, g.GenerateCases)
 	return m, g.GenerateCases
 }
 
 // generate runs one golden case through the worker and returns the
 // canvases of its StepDone messages and its Done.
-func generate(t *testing.T, h *fakeHost, w *Worker, c goldenCase) ([][]int, *protocol.DoneInfo) {
+func generate(t *testing.T, h *fakeHost, w *Worker, c conformance.GenerateCase) ([][]int, *protocol.DoneInfo) {
 	t.Helper()
 	opts := engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength,
 		CFGScale: c.CFGScale, Remasking: engine.LowConfidence}
@@ -155,7 +142,7 @@ func generate(t *testing.T, h *fakeHost, w *Worker, c goldenCase) ([][]int, *pro
 func TestGoldenTraces(t *testing.T) {
 	for _, name := range []string{"llada-tiny-f32", "llada-tiny-bf16-gqa"} {
 		t.Run(name, func(t *testing.T) {
-			m, cases := conformance(t, name)
+			m, cases := loadConformance(t, name)
 			h := &fakeHost{}
 			w := NewWorker(h)
 			ready := loadBytes(t, h, w, encode(t, m))
@@ -182,7 +169,7 @@ func TestGoldenTraces(t *testing.T) {
 // An int8 copy of the f32 checkpoint is not expected to reproduce the
 // traces exactly; this reports how close it comes.
 func TestQ8Agreement(t *testing.T) {
-	m, cases := conformance(t, "llada-tiny-f32")
+	m, cases := loadConformance(t, "llada-tiny-f32")
 	h := &fakeHost{}
 	w := NewWorker(h)
 	ready := loadBytes(t, h, w, encode(t, m.Quantize(32)))
@@ -208,7 +195,7 @@ func TestQ8Agreement(t *testing.T) {
 
 // A damaged or foreign file is an Error response, never a hang or a crash.
 func TestBadFiles(t *testing.T) {
-	m, _ := conformance(t, "llada-tiny-f32")
+	m, _ := loadConformance(t, "llada-tiny-f32")
 	good := encode(t, m)
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)-100] ^= 0x40
@@ -239,7 +226,7 @@ func TestBadFiles(t *testing.T) {
 
 // Loading from a URL streams progress, then Ready.
 func TestLoadURL(t *testing.T) {
-	m, _ := conformance(t, "llada-tiny-f32")
+	m, _ := loadConformance(t, "llada-tiny-f32")
 	path := filepath.Join(t.TempDir(), "tiny.unmask")
 	require.NoError(t, os.WriteFile(path, encode(t, m), 0o644))
 	h := &fakeHost{}
@@ -263,7 +250,7 @@ func TestLoadURL(t *testing.T) {
 // Stop during a generation ends it after the current step, with a Done
 // that says so.
 func TestStop(t *testing.T) {
-	m, cases := conformance(t, "llada-tiny-f32")
+	m, cases := loadConformance(t, "llada-tiny-f32")
 	h := &fakeHost{}
 	w := NewWorker(h)
 	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)
@@ -310,7 +297,7 @@ func TestStopReachesTheNewestJob(t *testing.T) {
 
 // A generation stopped before its turn still answers, with a stopped Done.
 func TestStopBeforeTurn(t *testing.T) {
-	m, cases := conformance(t, "llada-tiny-f32")
+	m, cases := loadConformance(t, "llada-tiny-f32")
 	h := &fakeHost{}
 	w := NewWorker(h)
 	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)

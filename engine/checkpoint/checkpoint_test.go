@@ -14,6 +14,7 @@ import (
 
 	"unmask/engine"
 	"unmask/engine/bpe"
+	"unmask/engine/conformance"
 	"unmask/quant"
 )
 
@@ -22,21 +23,14 @@ const testdata = "../../testdata"
 // TestConformanceLogits loads both conformance checkpoints and compares the
 // forward pass with the reference implementation's logits.
 func TestConformanceLogits(t *testing.T) {
-	for _, name := range []string{"llada-tiny-f32", "llada-tiny-bf16-gqa"} {
+	for _, name := range conformance.Checkpoints {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(testdata, name)
 			m, err := Load(dir)
 			require.NoError(t, err)
 			require.Equal(t, quant.F32, m.DType())
-			var golden struct {
-				LogitsCases []struct {
-					InputIDs []int       `json:"input_ids"`
-					Logits   [][]float64 `json:"logits"`
-				} `json:"logits_cases"`
-			}
-			data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			golden, err := conformance.Load(dir)
 			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(data, &golden))
 			require.NotEmpty(t, golden.LogitsCases)
 			st := engine.NewState(m, 0)
 			V := m.Config.EmbeddingSize

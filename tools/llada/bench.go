@@ -55,7 +55,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	for i := range ids {
 		ids[i] = (i * 7919) % m.Config.VocabSize
 	}
-	res := map[string]any{"tokens": T, "threads": *threads, "params": params(m), "kernel_path": quant.KernelPath()}
+	res := map[string]any{"tokens": T, "threads": *threads, "params": m.Params(), "kernel_path": quant.KernelPath()}
 	for name, v := range variants {
 		st := engine.NewState(v, T)
 		st.Threads = *threads
@@ -73,19 +73,6 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		res[name] = benchResult{ForwardPerS: perS, TokensPerS: perS * float64(T), GFLOPS: perS * flops(&v.Config, T) / 1e9}
 	}
 	return json.NewEncoder(stdout).Encode(res)
-}
-
-// params counts the model's parameters.
-func params(m *engine.Model) int64 {
-	var n int64
-	for _, t := range m.Weights.Tensors() {
-		k := int64(1)
-		for _, d := range t.Shape {
-			k *= int64(d)
-		}
-		n += k
-	}
-	return n
 }
 
 // flops is the multiply-adds (counted as 2 operations) of one forward pass

@@ -27,7 +27,7 @@ func (b *promptBox) setPrompt(ctx app.Context, text string) {
 func (b *promptBox) Render() app.UI {
 	hint := "The model continues this text. Write ___ anywhere to leave a blank for it to fill."
 	if b.Chat {
-		hint = "Ask something: the prompt is wrapped in the model's chat template. ___ leaves a blank to fill."
+		hint = "Ask something: the prompt is wrapped in the model's chat template. Here ___ stays text: ask the model to fill in the blanks."
 	}
 	return app.Div().Class("prompt-box").Body(
 		app.Label().For("prompt").Text("Prompt"),

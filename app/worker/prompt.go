@@ -20,9 +20,12 @@ const maxBlank = 64
 var ErrNoTokenizer = errors.New("this model has no tokenizer; send token ids")
 
 // promptIDs turns a generation request into the prompt's token ids: the
-// given ids, or the text encoded with the model's tokenizer, each engine.Blank
-// ("___") replaced by Blank mask tokens, wrapped in the chat template when
-// Chat is set. It also returns how many masks the prompt holds.
+// given ids, or the text encoded with the model's tokenizer. Plain text has
+// each engine.Blank ("___") replaced by Blank mask tokens; a Chat prompt is
+// wrapped in the chat template and keeps "___" as text, because the
+// instruct model was fine-tuned on fill-in-the-blank questions written that
+// way and never saw masks in a prompt. It also returns how many masks the
+// prompt holds.
 func promptIDs(m *engine.Model, req *protocol.GenerateRequest) (ids []int, masks int, err error) {
 	mask := m.Config.MaskTokenID
 	if len(req.IDs) > 0 {
@@ -42,13 +45,13 @@ func promptIDs(m *engine.Model, req *protocol.GenerateRequest) (ids []int, masks
 		case blank < 0 || blank > maxBlank:
 			return nil, 0, fmt.Errorf("blank length %d, want 1..%d", blank, maxBlank)
 		}
-		body := engine.EncodeInfill(tok, req.Prompt, blank, mask)
-		ids = body
 		if req.Chat {
-			ids, err = engine.ChatIDs(tok, body)
+			ids, err = engine.ChatIDs(tok, tok.Encode(req.Prompt))
 			if err != nil {
 				return nil, 0, err
 			}
+		} else {
+			ids = engine.EncodeInfill(tok, req.Prompt, blank, mask)
 		}
 	}
 	for _, id := range ids {

@@ -369,6 +369,7 @@ func TestPromptIDs(t *testing.T) {
 		{"blank default", protocol.GenerateRequest{Prompt: "a ___ b"}, cat(tok.Encode("a "), M(4), tok.Encode(" b")), 4, ""},
 		{"blank of 2", protocol.GenerateRequest{Prompt: "___x___", Blank: 2}, cat(M(2), tok.Encode("x"), M(2)), 4, ""},
 		{"chat", protocol.GenerateRequest{Prompt: "q", Chat: true}, cat([]int{user}, tok.Encode("q"), []int{assistant}), 0, ""},
+		{"chat keeps blanks as text", protocol.GenerateRequest{Prompt: "a ___ b", Chat: true}, cat([]int{user}, tok.Encode("a ___ b"), []int{assistant}), 0, ""},
 		{"both", protocol.GenerateRequest{Prompt: "q", IDs: []int{1}}, nil, 0, "not both"},
 		{"blank too long", protocol.GenerateRequest{Prompt: "a ___", Blank: 1000}, nil, 0, "blank length"},
 	}
@@ -419,8 +420,8 @@ func TestInfill(t *testing.T) {
 	assert.Equal(t, protocol.Tokens, r[0].Type)
 	assert.Equal(t, m.Tokenizer.Encode("cat"), r[0].IDs)
 
-	// A generation's prompt, blanks and chat template included.
-	gen := &protocol.GenerateRequest{Prompt: "a ___", Blank: 2, Chat: true}
+	// A generation's prompt, blanks included.
+	gen := &protocol.GenerateRequest{Prompt: "a ___", Blank: 2}
 	want, _, err := promptIDs(m, gen)
 	require.NoError(t, err)
 	run(t, w, protocol.Request{Type: protocol.Tokenize, ID: 6, Generate: gen})

@@ -62,7 +62,7 @@ func run(args []string) error {
 	fs.IntVar(&o.HeldoutEvery, "heldout-every", 20, "hold out one document in this many")
 	fs.IntVar(&o.WordnetBytes, "wordnet-bytes", 1_000_000, "bytes of WordNet entries to keep (0: all)")
 	fs.Uint64Var(&o.SFTSeed, "seed", 1, "seed of the SFT set")
-	fs.Float64Var(&o.SFTPerPara, "sft-per-paragraph", 0.5, "SFT pairs made per paragraph, on average")
+	fs.Float64Var(&o.SFTPerPara, "sft-per-paragraph", 1, "SFT pairs made per paragraph, on average")
 	fs.IntVar(&o.SFTMaxTokens, "sft-max-response", 56, "longest SFT response in tokens")
 	fs.IntVar(&o.SFTMaxPrompt, "sft-max-prompt", 60, "longest SFT prompt in tokens, chat template not counted")
 	if err := fs.Parse(args); err != nil {

@@ -44,6 +44,7 @@ type sftTask struct {
 }
 
 var sftTasks = []sftTask{
+	{"repeat", makeRepeat},
 	{"continue", makeContinue},
 	{"previous", makePrevious},
 	{"fill", makeFill},
@@ -210,8 +211,12 @@ func contentWords(s string) [][]int {
 	return out
 }
 
-// sentenceOfParagraph picks a sentence of paragraph i of 6 to 40 words.
+// sentenceOfParagraph picks a sentence of 6 to 40 words from paragraph i
+// of a prose document (dictionary entries are not prose).
 func sentenceOfParagraph(r *rand.Rand, d *Document, i int) (string, bool) {
+	if d.Source == "wordnet" {
+		return "", false
+	}
 	var ok []string
 	for _, s := range splitSentences(d.Paragraphs[i]) {
 		if n := wordCount(s); n >= 6 && n <= 40 {
@@ -224,10 +229,24 @@ func sentenceOfParagraph(r *rand.Rand, d *Document, i int) (string, bool) {
 	return ok[r.IntN(len(ok))], true
 }
 
-func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
-	if d.Source == "wordnet" {
+// makeRepeat asks for a sentence back as it is. It is the simplest task
+// that needs the answer to be read from the prompt, and a small model
+// learns to copy from it before it can fill blanks or use given words.
+func makeRepeat(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
+	s, ok := sentenceOfParagraph(r, d, i)
+	if !ok {
 		return sftPair{}, false
 	}
+	prompt := pick(r, []string{
+		"Repeat this sentence:\n%s",
+		"Say this again:\n%s",
+		"Copy this text:\n%s",
+		"Write this sentence out again.\n%s",
+	})
+	return sftPair{Prompt: fmt.Sprintf(prompt, s), Response: s}, true
+}
+
+func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	s, ok := sentenceOfParagraph(r, d, i)
 	if !ok {
 		return sftPair{}, false
@@ -256,9 +275,6 @@ func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 }
 
 func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
-	if d.Source == "wordnet" {
-		return sftPair{}, false
-	}
 	s, ok := sentenceOfParagraph(r, d, i)
 	if !ok {
 		return sftPair{}, false

@@ -92,6 +92,17 @@ func TestMakePrevious(t *testing.T) {
 	}
 }
 
+func TestMakeRepeat(t *testing.T) {
+	pairs := generate(t, makeRepeat, testNovel)
+	require.NotEmpty(t, pairs)
+	for _, p := range pairs {
+		assert.Equal(t, body(p.Prompt), p.Response, "the answer is the prompt's sentence")
+		n := wordCount(p.Response)
+		assert.True(t, n >= 6 && n <= 40, "a sentence of 6 to 40 words: %q", p.Response)
+	}
+	assert.Empty(t, generate(t, makeRepeat, testDictionary))
+}
+
 func TestMakeFill(t *testing.T) {
 	pairs := generate(t, makeFill, testNovel)
 	require.NotEmpty(t, pairs)

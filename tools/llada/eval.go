@@ -46,7 +46,7 @@ const (
 // exactTasks are the SFT tasks with one right answer, where exact match
 // means something; the others (continue a passage, define a word, use
 // given words) are open.
-var exactTasks = map[string]bool{"fill": true, "previous": true, "source": true}
+var exactTasks = map[string]bool{"repeat": true, "fill": true, "previous": true, "source": true}
 
 // Streams of the seeded random numbers, one per use, so that each
 // measurement draws the same numbers whatever else runs.

@@ -21,8 +21,8 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "model file")
 	prompt := fs.String("prompt", "", "prompt text (needs a model with a tokenizer); ___ marks a blank to infill")
 	idList := fs.String("ids", "", "prompt as comma-separated token ids")
-	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template")
-	blank := fs.Int("blank", 4, "masks per ___ blank in --prompt")
+	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template (___ then stays text: the instruct model's fill-in task)")
+	blank := fs.Int("blank", 4, "masks per ___ blank in --prompt (without --chat)")
 	opts := engine.DefaultOptions()
 	fs.IntVar(&opts.Steps, "steps", opts.Steps, "denoising steps")
 	fs.IntVar(&opts.GenLength, "gen-length", opts.GenLength, "tokens to generate")
@@ -104,8 +104,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// promptIDs encodes the prompt text (with blanks and the chat template) or
-// parses the ids.
+// promptIDs encodes the prompt text or parses the ids. Plain text has its
+// blanks turned into masks; a chat prompt is wrapped in the template and
+// keeps "___" as written, because the instruct model was fine-tuned to
+// answer fill-in-the-blank questions written that way and never saw
+// masks in a prompt.
 func promptIDs(m *engine.Model, text, idList string, chat bool, blank int) ([]int, error) {
 	if idList != "" {
 		ids, err := parseIDs(idList)
@@ -125,11 +128,10 @@ func promptIDs(m *engine.Model, text, idList string, chat bool, blank int) ([]in
 	if blank < 1 {
 		return nil, usageError{fmt.Errorf("--blank %d, want >= 1", blank)}
 	}
-	ids := engine.EncodeInfill(m.Tokenizer, text, blank, m.Config.MaskTokenID)
 	if chat {
-		return engine.ChatIDs(m.Tokenizer, ids)
+		return engine.ChatIDs(m.Tokenizer, m.Tokenizer.Encode(text))
 	}
-	return ids, nil
+	return engine.EncodeInfill(m.Tokenizer, text, blank, m.Config.MaskTokenID), nil
 }
 
 // answer is the text a user asked for: the generated part of the canvas

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"unmask/engine"
 	"unmask/engine/bpe"
@@ -24,7 +26,9 @@ type corpus struct {
 	sftDevText       []string // the held-out SFT prompts as text
 }
 
-func loadCorpus(dir string, sft bool, respLen int) (*corpus, error) {
+// loadCorpus reads the corpus folder; for SFT also the instruction pairs,
+// only those of the named tasks when tasks is not empty.
+func loadCorpus(dir string, sft bool, respLen int, tasks []string) (*corpus, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w (build it with go run ./tools/corpus)", err)
@@ -43,10 +47,10 @@ func loadCorpus(dir string, sft bool, respLen int) (*corpus, error) {
 		return nil, err
 	}
 	if sft {
-		if c.sftTrain, _, err = c.readSFT(filepath.Join(dir, "sft-train.jsonl"), respLen); err != nil {
+		if c.sftTrain, _, err = c.readSFT(filepath.Join(dir, "sft-train.jsonl"), respLen, tasks); err != nil {
 			return nil, err
 		}
-		if c.sftDev, c.sftDevText, err = c.readSFT(filepath.Join(dir, "sft-heldout.jsonl"), respLen); err != nil {
+		if c.sftDev, c.sftDevText, err = c.readSFT(filepath.Join(dir, "sft-heldout.jsonl"), respLen, tasks); err != nil {
 			return nil, err
 		}
 	}
@@ -90,8 +94,9 @@ func readOffsets(path string, n int) ([]int, error) {
 
 // readSFT tokenises instruction pairs: the prompt in the chat template,
 // the response as is (FillSFT pads it with EOS). Pairs whose response does
-// not fit respLen with at least one EOS are refused.
-func (c *corpus) readSFT(path string, respLen int) ([]trainer.Example, []string, error) {
+// not fit respLen with at least one EOS are refused. With tasks, pairs of
+// other tasks are skipped.
+func (c *corpus) readSFT(path string, respLen int, tasks []string) ([]trainer.Example, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("corpus: %w", err)
@@ -102,9 +107,12 @@ func (c *corpus) readSFT(path string, respLen int) ([]trainer.Example, []string,
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for line := 1; sc.Scan(); line++ {
-		var pair struct{ Prompt, Response string }
+		var pair struct{ Task, Prompt, Response string }
 		if err := json.Unmarshal(sc.Bytes(), &pair); err != nil {
 			return nil, nil, fmt.Errorf("corpus: %s line %d: %w", path, line, err)
+		}
+		if len(tasks) > 0 && !slices.Contains(tasks, pair.Task) {
+			continue
 		}
 		prompt, err := engine.ChatIDs(c.tok, c.tok.Encode(pair.Prompt))
 		if err != nil {
@@ -121,6 +129,9 @@ func (c *corpus) readSFT(path string, respLen int) ([]trainer.Example, []string,
 		return nil, nil, fmt.Errorf("corpus: %s: %w", path, err)
 	}
 	if len(out) == 0 {
+		if len(tasks) > 0 {
+			return nil, nil, fmt.Errorf("corpus: %s has no pairs of the tasks %s", path, strings.Join(tasks, ", "))
+		}
 		return nil, nil, fmt.Errorf("corpus: %s has no pairs", path)
 	}
 	return out, prompts, nil

@@ -86,7 +86,7 @@ func newTrainerRun(s settings, o options, mf modelFlags, explicit map[string]boo
 	if o.outDType != "f32" && o.outDType != "q8" {
 		return nil, fmt.Errorf("--out-dtype %q: want f32 or q8", o.outDType)
 	}
-	data, err := loadCorpus(o.data, s.Objective == trainer.SFT, s.RespLen)
+	data, err := loadCorpus(o.data, s.Objective == trainer.SFT, s.RespLen, s.Tasks)
 	if err != nil {
 		return nil, err
 	}

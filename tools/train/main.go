@@ -62,6 +62,8 @@ type settings struct {
 	RespLen      int     `json:"resp_len"`
 	InitStd      float64 `json:"init_std"`
 	Init         string  `json:"init,omitempty"`
+	// Tasks limits SFT to the pairs of these tasks (empty: all of them).
+	Tasks []string `json:"tasks,omitempty"`
 }
 
 // options are the flags that may change between a run and its resumption.
@@ -127,6 +129,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&s.InitStd, "init-std", 0.02, "standard deviation of the initial weights")
 	fs.StringVar(&s.Init, "init", "", "model file to start from (sft from a base model, or any warm start)")
 
+	fs.Func("tasks", "sft: train only on the pairs of these comma-separated tasks (default all)", func(v string) error {
+		s.Tasks = nil
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				s.Tasks = append(s.Tasks, t)
+			}
+		}
+		if len(s.Tasks) == 0 {
+			return errors.New("no task named")
+		}
+		return nil
+	})
+
 	fs.IntVar(&mf.dModel, "d-model", 256, "model width")
 	fs.IntVar(&mf.layers, "layers", 6, "Transformer blocks")
 	fs.IntVar(&mf.heads, "heads", 8, "attention heads")
@@ -165,6 +180,8 @@ func (s *settings) validate() error {
 		return errors.New("--lr must be > 0, --min-lr in [0, 1], --warmup >= 0")
 	case s.Objective == trainer.SFT && s.Init == "":
 		return errors.New("--objective sft needs --init (the base model)")
+	case len(s.Tasks) > 0 && s.Objective != trainer.SFT:
+		return errors.New("--tasks needs --objective sft")
 	case s.RandomLength < 0 || s.RandomLength > 1:
 		return fmt.Errorf("--random-length %v outside [0, 1]", s.RandomLength)
 	}

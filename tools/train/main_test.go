@@ -62,6 +62,7 @@ func toyCorpus(t *testing.T) string {
 	var sft strings.Builder
 	for i, s := range sentences {
 		fmt.Fprintf(&sft, `{"task":"continue","prompt":"Say sentence %d.","response":%q,"source":"toy"}`+"\n", i, s)
+		fmt.Fprintf(&sft, `{"task":"repeat","prompt":"Repeat: %s","response":%q,"source":"toy"}`+"\n", s, s)
 	}
 	for _, name := range []string{"sft-train.jsonl", "sft-heldout.jsonl"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(sft.String()), 0o644))
@@ -117,6 +118,14 @@ func TestTrainResumeAndFineTune(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "eval step 2 tokens")
 	assert.Contains(t, out, "sample step 2: Say sentence")
+
+	// --tasks keeps only the pairs of the tasks named, held-out ones too.
+	out, err = runTrain(t, "--data", data, "--ckpt-dir", filepath.Join(t.TempDir(), "sft"), "--objective", "sft",
+		"--init", model, "--resp-len", "40", "--batch", "2", "--steps", "2", "--eval-every", "2", "--eval-batches", "1",
+		"--samples", "2", "--tasks", "repeat")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "sample step 2: Repeat:")
+	assert.NotContains(t, out, "Say sentence")
 }
 
 func TestTrainRejectsBadFlags(t *testing.T) {
@@ -130,6 +139,9 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--ar-steps", "10", "--steps", "10"}, "--steps"},
 		{[]string{"--objective", "sft"}, "needs --init"},
 		{[]string{"--lr", "0"}, "--lr"},
+		{[]string{"--tasks", "repeat"}, "--tasks needs --objective sft"},
+		{[]string{"--tasks", " , "}, "no task named"},
+		{[]string{"--objective", "sft", "--init", "base.bin", "--tasks", "define"}, "no pairs of the tasks define"},
 		{[]string{"--seq", "400"}, "max_sequence_length"},
 		{[]string{"--resume"}, "resume"},
 		{[]string{"stray"}, "unexpected argument"},

@@ -20,12 +20,9 @@ const maxBlank = 64
 var ErrNoTokenizer = errors.New("this model has no tokenizer; send token ids")
 
 // promptIDs turns a generation request into the prompt's token ids: the
-// given ids, or the text encoded with the model's tokenizer. Plain text has
-// each engine.Blank ("___") replaced by Blank mask tokens; a Chat prompt is
-// wrapped in the chat template and keeps "___" as text, because the
-// instruct model was fine-tuned on fill-in-the-blank questions written that
-// way and never saw masks in a prompt. It also returns how many masks the
-// prompt holds.
+// given ids, or the text encoded by engine.PromptIDs (plain text with each
+// "___" as Blank masks, or a Chat prompt in the chat template). It also
+// returns how many masks the prompt holds.
 func promptIDs(m *engine.Model, req *protocol.GenerateRequest) (ids []int, masks int, err error) {
 	mask := m.Config.MaskTokenID
 	if len(req.IDs) > 0 {
@@ -45,13 +42,8 @@ func promptIDs(m *engine.Model, req *protocol.GenerateRequest) (ids []int, masks
 		case blank < 0 || blank > maxBlank:
 			return nil, 0, fmt.Errorf("blank length %d, want 1..%d", blank, maxBlank)
 		}
-		if req.Chat {
-			ids, err = engine.ChatIDs(tok, tok.Encode(req.Prompt))
-			if err != nil {
-				return nil, 0, err
-			}
-		} else {
-			ids = engine.EncodeInfill(tok, req.Prompt, blank, mask)
+		if ids, err = engine.PromptIDs(tok, req.Prompt, req.Chat, blank, mask); err != nil {
+			return nil, 0, err
 		}
 	}
 	for _, id := range ids {
@@ -60,27 +52,4 @@ func promptIDs(m *engine.Model, req *protocol.GenerateRequest) (ids []int, masks
 		}
 	}
 	return ids, masks, nil
-}
-
-// decodeGenerated is the text a generation produced: the generated part of
-// the canvas (the whole canvas when only infilling), cut at the first EOS,
-// without positions left masked by a stop.
-func decodeGenerated(m *engine.Model, canvas []int, promptLen, genLength int) string {
-	if m.Tokenizer == nil {
-		return ""
-	}
-	part := canvas
-	if genLength > 0 && promptLen <= len(canvas) {
-		part = canvas[promptLen:]
-	}
-	keep := make([]int, 0, len(part))
-	for _, id := range part {
-		if genLength > 0 && id == m.Config.EOSTokenID {
-			break
-		}
-		if id != m.Config.MaskTokenID {
-			keep = append(keep, id)
-		}
-	}
-	return m.Tokenizer.Decode(keep)
 }

@@ -285,7 +285,7 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	generated := opts.GenLength + masks
 	done := &protocol.DoneInfo{
 		Output:        out,
-		Text:          decodeGenerated(m, out, len(prompt), opts.GenLength),
+		Text:          generatedText(m, prompt, out),
 		Stopped:       stopped,
 		Steps:         steps,
 		ForwardPasses: passes,
@@ -299,3 +299,12 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// generatedText is the text of a finished or stopped generation
+// (engine.Answer), or nothing for a model without a tokenizer.
+func generatedText(m *engine.Model, prompt, canvas []int) string {
+	if m.Tokenizer == nil {
+		return ""
+	}
+	return m.Tokenizer.Decode(engine.Answer(prompt, canvas, m.Config.EOSTokenID, m.Config.MaskTokenID))
+}

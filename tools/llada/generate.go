@@ -87,7 +87,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 
 	text := ""
 	if m.Tokenizer != nil {
-		text = m.Tokenizer.Decode(answer(m, ids, out))
+		text = m.Tokenizer.Decode(engine.Answer(ids, out, m.Config.EOSTokenID, m.Config.MaskTokenID))
 	}
 	if *asJSON {
 		res := map[string]any{"output": out, "trace": trace}
@@ -104,11 +104,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// promptIDs encodes the prompt text or parses the ids. Plain text has its
-// blanks turned into masks; a chat prompt is wrapped in the template and
-// keeps "___" as written, because the instruct model was fine-tuned to
-// answer fill-in-the-blank questions written that way and never saw
-// masks in a prompt.
+// promptIDs parses the ids or encodes the prompt text (engine.PromptIDs).
 func promptIDs(m *engine.Model, text, idList string, chat bool, blank int) ([]int, error) {
 	if idList != "" {
 		ids, err := parseIDs(idList)
@@ -128,28 +124,7 @@ func promptIDs(m *engine.Model, text, idList string, chat bool, blank int) ([]in
 	if blank < 1 {
 		return nil, usageError{fmt.Errorf("--blank %d, want >= 1", blank)}
 	}
-	if chat {
-		return engine.ChatIDs(m.Tokenizer, m.Tokenizer.Encode(text))
-	}
-	return engine.EncodeInfill(m.Tokenizer, text, blank, m.Config.MaskTokenID), nil
-}
-
-// answer is the text a user asked for: the generated part of the canvas
-// cut at its first EOS (the model pads its answer with EOS), or, when the
-// prompt had blanks, the whole filled-in canvas.
-func answer(m *engine.Model, prompt, out []int) []int {
-	start := len(prompt)
-	for _, id := range prompt {
-		if id == m.Config.MaskTokenID {
-			start = 0
-		}
-	}
-	for i := len(prompt); i < len(out); i++ {
-		if out[i] == m.Config.EOSTokenID {
-			return out[start:i]
-		}
-	}
-	return out[start:]
+	return engine.PromptIDs(m.Tokenizer, text, chat, blank, m.Config.MaskTokenID)
 }
 
 func jsonInts(ids []int) string {

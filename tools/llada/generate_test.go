@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"unmask/engine"
-	"unmask/engine/bpe"
 	"unmask/engine/conformance"
 )
 
@@ -147,26 +144,3 @@ func TestCLIBench(t *testing.T) {
 	}
 }
 
-// TestPromptIDs: plain prompts turn ___ into masks; chat prompts are
-// wrapped in the template and keep ___ as text for the instruct model.
-func TestPromptIDs(t *testing.T) {
-	m, err := engine.LoadFile(filepath.Join("..", "..", "web", "models", "unmask-instruct.unmask"))
-	require.NoError(t, err)
-	tok, mask := m.Tokenizer, m.Config.MaskTokenID
-	masks := func(n int) []int { return slices.Repeat([]int{mask}, n) }
-	user, _ := tok.Special(bpe.User)
-	assistant, _ := tok.Special(bpe.Assistant)
-	for _, tc := range []struct {
-		name, text string
-		chat       bool
-		want       []int
-	}{
-		{"plain", "The cat", false, tok.Encode("The cat")},
-		{"plain blank", "a ___ b", false, slices.Concat(tok.Encode("a "), masks(2), tok.Encode(" b"))},
-		{"chat", "Fill in the blanks:\na ___ b", true, slices.Concat([]int{user}, tok.Encode("Fill in the blanks:\na ___ b"), []int{assistant})},
-	} {
-		ids, err := promptIDs(m, tc.text, "", tc.chat, 2)
-		require.NoError(t, err, tc.name)
-		assert.Equal(t, tc.want, ids, tc.name)
-	}
-}

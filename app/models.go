@@ -10,6 +10,10 @@ type modelEntry struct {
 	About string // one line under the picker
 	// Examples are the prompts offered as one-click chips.
 	Examples []string
+	// BlockLength and Temperature are the sampler settings the model starts
+	// with: where its held-out answers were best (web/models/README.md).
+	BlockLength int
+	Temperature float64
 }
 
 // models lists the shipped models; the first is the default.
@@ -19,6 +23,9 @@ var models = []modelEntry{
 		Name:  "Unmask base",
 		File:  "models/unmask-base.unmask",
 		About: "Pre-trained on public-domain English prose: it continues text.",
+		// Blocks of 8 and sampling at temperature 1 are where the base
+		// model's samples stop repeating themselves.
+		BlockLength: 8, Temperature: 1,
 		Examples: []string{
 			"It is a truth universally acknowledged, that",
 			"And God said unto Moses,",
@@ -32,11 +39,15 @@ var models = []modelEntry{
 		File:  "models/unmask-instruct.unmask",
 		Chat:  true,
 		About: "Fine-tuned on prompt/answer pairs: prompts are wrapped in its chat template.",
+		// One block at argmax: its answers copy and name books best that
+		// way and always end; sampling garbles names.
+		BlockLength: 48, Temperature: 0,
 		Examples: []string{
-			"Use these words in one sentence: garden, letter.",
-			"Use the noun \"house\" in a sentence.",
+			"Fill in the blanks:\nIt was a fine ___, and Elizabeth walked out ___.",
+			"Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father.",
 			"Name the book this is from:\nAnd God said, Let there be light: and there was light.",
 			"Continue this passage:\nIt was a fine morning, and Elizabeth walked out alone.",
+			"What does the noun \"garden\" mean?",
 		},
 	},
 }

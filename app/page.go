@@ -310,14 +310,18 @@ func (p *page) onModel(ctx app.Context, a app.Action) {
 	if !ok || id == p.settings.Model {
 		return
 	}
-	old := modelByID(p.settings.Model)
-	p.settings.Model = modelByID(id).ID
-	// An untouched example prompt follows the model.
+	old, next := modelByID(p.settings.Model), modelDefaults(id)
+	// An untouched example prompt and untouched sampler settings follow
+	// the model.
 	for _, ex := range old.Examples {
 		if p.settings.Prompt == ex {
-			p.settings.Prompt = modelByID(id).Examples[0]
+			p.settings.Prompt = next.Prompt
 		}
 	}
+	if p.settings.Options == modelDefaults(old.ID).Options {
+		p.settings.Options = next.Options
+	}
+	p.settings.Model = next.Model
 	p.writeURL(ctx)
 	p.load(ctx)
 }

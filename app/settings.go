@@ -17,14 +17,17 @@ type Settings struct {
 	Options engine.Options
 }
 
-// defaultSettings is the view a bare URL shows. Blocks of 8 and
-// temperature 1 are where the shipped base model's held-out samples stop
-// repeating themselves (see web/models/README.md); argmax is one click away.
-func defaultSettings() Settings {
+// defaultSettings is the view a bare URL shows: the first model's.
+func defaultSettings() Settings { return modelDefaults(models[0].ID) }
+
+// modelDefaults is the view a model starts with: its first example and
+// its own block length and temperature.
+func modelDefaults(id string) Settings {
+	m := modelByID(id)
 	o := engine.DefaultOptions()
-	o.GenLength, o.BlockLength, o.Steps = 48, 8, 48
-	o.Temperature = 1
-	return Settings{Model: models[0].ID, Prompt: models[0].Examples[0], Blank: 4, Options: o}
+	o.GenLength, o.Steps = 48, 48
+	o.BlockLength, o.Temperature = m.BlockLength, m.Temperature
+	return Settings{Model: m.ID, Prompt: m.Examples[0], Blank: 4, Options: o}
 }
 
 // The URL keys, short so shared links stay readable.
@@ -43,9 +46,9 @@ const (
 	keySuppressEOS = "noeos"
 )
 
-// Query encodes the settings that differ from the defaults.
+// Query encodes the settings that differ from the model's defaults.
 func (s Settings) Query() url.Values {
-	d := defaultSettings()
+	d := modelDefaults(s.Model)
 	q := url.Values{}
 	set := func(key string, v, def any) {
 		if v != def {
@@ -53,7 +56,7 @@ func (s Settings) Query() url.Values {
 		}
 	}
 	o, do := s.Options, d.Options
-	set(keyModel, s.Model, d.Model)
+	set(keyModel, s.Model, models[0].ID)
 	set(keyPrompt, s.Prompt, d.Prompt)
 	set(keyBlank, s.Blank, d.Blank)
 	set(keyGenLength, o.GenLength, do.GenLength)
@@ -72,8 +75,15 @@ func (s Settings) Query() url.Values {
 // defaults; a malformed value keeps its default too and is reported, so a
 // hand-edited link still opens.
 func parseSettings(q url.Values) (Settings, []error) {
-	s := defaultSettings()
 	var errs []error
+	model := models[0].ID
+	if v := q.Get(keyModel); v != "" {
+		model = modelByID(v).ID
+		if model != v {
+			errs = append(errs, fmt.Errorf("no model named %q", v))
+		}
+	}
+	s := modelDefaults(model)
 	num := func(key string, dst *int) {
 		if v := q.Get(key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -94,16 +104,8 @@ func parseSettings(q url.Values) (Settings, []error) {
 			*dst = f
 		}
 	}
-	if v := q.Get(keyModel); v != "" {
-		s.Model = modelByID(v).ID
-		if s.Model != v {
-			errs = append(errs, fmt.Errorf("no model named %q", v))
-		}
-	}
 	if q.Has(keyPrompt) {
 		s.Prompt = q.Get(keyPrompt)
-	} else if s.Model != models[0].ID {
-		s.Prompt = modelByID(s.Model).Examples[0]
 	}
 	o := &s.Options
 	num(keyBlank, &s.Blank)

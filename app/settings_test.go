@@ -58,6 +58,16 @@ func TestParseSettingsModelPrompt(t *testing.T) {
 	s, errs := parseSettings(url.Values{keyModel: {models[1].ID}})
 	require.Empty(t, errs)
 	assert.Equal(t, models[1].Examples[0], s.Prompt, "a model without a prompt gets its own example")
+	assert.Equal(t, models[1].BlockLength, s.Options.BlockLength, "and its own block length")
+	assert.Equal(t, models[1].Temperature, s.Options.Temperature, "and its own temperature")
+	assert.Equal(t, url.Values{keyModel: {models[1].ID}}, modelDefaults(models[1].ID).Query(),
+		"a model's defaults need only its name in the URL")
+}
+
+func TestModelDefaultsRun(t *testing.T) {
+	for _, m := range models {
+		assert.NoError(t, modelDefaults(m.ID).Check(0, 0), m.ID)
+	}
 }
 
 func TestSettingsCheck(t *testing.T) {

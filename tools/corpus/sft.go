@@ -295,26 +295,14 @@ func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	if len(words) < 2 {
 		return sftPair{}, false
 	}
-	// A random choice of the words, listed in the sentence's order: a small
-	// model can place words it reads in order, as it fills blanks.
 	n := min(2+r.IntN(3), len(words))
-	order := make([]int, len(words))
-	for k := range order {
-		order[k] = k
-	}
-	r.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
-	chosen := order[:n]
-	slices.Sort(chosen)
-	given := make([]string, n)
-	for k, c := range chosen {
-		given[k] = words[c]
-	}
+	r.Shuffle(len(words), func(a, b int) { words[a], words[b] = words[b], words[a] })
 	prompt := pick(r, []string{
-		"Write a sentence using these words in this order: %s.",
-		"Use these words in one sentence, in this order: %s.",
-		"Make a sentence with the words, in order: %s.",
+		"Write a sentence using the words: %s.",
+		"Use these words in one sentence: %s.",
+		"Make a sentence with the words %s.",
 	})
-	return sftPair{Prompt: fmt.Sprintf(prompt, strings.Join(given, ", ")), Response: s}, true
+	return sftPair{Prompt: fmt.Sprintf(prompt, strings.Join(words[:n], ", ")), Response: s}, true
 }
 
 // workAnswer names the work a passage comes from, as a sentence.

@@ -119,18 +119,15 @@ func TestMakeFill(t *testing.T) {
 func TestMakeWords(t *testing.T) {
 	pairs := generate(t, makeWords, testNovel)
 	require.NotEmpty(t, pairs)
-	list := regexp.MustCompile(`: ([^:]+)\.$`)
+	list := regexp.MustCompile(`(?:: |the words )([^:]+)\.$`)
 	for _, p := range pairs {
 		m := list.FindStringSubmatch(p.Prompt)
 		require.NotNil(t, m, p.Prompt)
 		words := strings.Split(m[1], ", ")
 		assert.True(t, len(words) >= 2 && len(words) <= 4, p.Prompt)
-		rest := strings.ToLower(p.Response)
 		for _, w := range words {
+			assert.Contains(t, strings.ToLower(p.Response), strings.ToLower(w))
 			assert.False(t, stopWords[w], "stop word %q given", w)
-			at := strings.Index(rest, strings.ToLower(w))
-			require.GreaterOrEqual(t, at, 0, "%q is in the answer after the words before it: %q", w, p.Response)
-			rest = rest[at+len(w):]
 		}
 	}
 }

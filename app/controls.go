@@ -90,7 +90,7 @@ func (c *samplerControls) Render() app.UI {
 		app.Summary().Text("Sampler settings"),
 		app.Div().Class("grid").Body(
 			c.intField("gen-length", "Length", "Masks appended to the prompt: the tokens to generate. 0 with ___ blanks: only fill the blanks.",
-				o.GenLength, 0, maxLen, 1, func(s *Settings, n int) { s.Options.GenLength = n }),
+				o.GenLength, 0, maxLen, 1, (*Settings).setGenLength),
 			c.intField("steps", "Steps", "Denoising steps (forward passes) in all; fewer steps commit more tokens at once.",
 				o.Steps, 1, 4096, 1, func(s *Settings, n int) { s.Options.Steps = n }),
 			c.intField("block-length", "Block length", "The canvas is filled block by block, left to right (semi-autoregressive). Must divide the length.",

@@ -142,6 +142,16 @@ func parseSettings(q url.Values) (Settings, []error) {
 	return s, errs
 }
 
+// setGenLength changes the number of tokens to generate. A canvas filled
+// in one block stays one block, so the instruct model's single-block
+// default keeps working at any length.
+func (s *Settings) setGenLength(n int) {
+	if s.Options.BlockLength == s.Options.GenLength {
+		s.Options.BlockLength = n
+	}
+	s.Options.GenLength = n
+}
+
 // Check says what is wrong with the settings for a model whose canvas holds
 // at most maxTokens tokens, or nil when Generate may run. promptTokens is
 // the encoded prompt's length (0 when not known yet).

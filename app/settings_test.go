@@ -64,6 +64,24 @@ func TestParseSettingsModelPrompt(t *testing.T) {
 		"a model's defaults need only its name in the URL")
 }
 
+func TestSetGenLength(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		length, block, n int
+		wantBlock        int
+	}{
+		{"one block stays one block", 48, 48, 64, 64},
+		{"blocks keep their size", 48, 8, 64, 8},
+		{"infill only", 48, 48, 0, 0},
+	} {
+		s := defaultSettings()
+		s.Options.GenLength, s.Options.BlockLength = tc.length, tc.block
+		s.setGenLength(tc.n)
+		assert.Equal(t, tc.n, s.Options.GenLength, tc.name)
+		assert.Equal(t, tc.wantBlock, s.Options.BlockLength, tc.name)
+	}
+}
+
 func TestModelDefaultsRun(t *testing.T) {
 	for _, m := range models {
 		assert.NoError(t, modelDefaults(m.ID).Check(0, 0), m.ID)

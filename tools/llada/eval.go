@@ -87,6 +87,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.opts.GenLength, "gen-length", cfg.opts.GenLength, "tokens to generate after each held-out prompt")
 	fs.IntVar(&cfg.opts.BlockLength, "block-length", cfg.opts.BlockLength, "semi-autoregressive block length")
 	fs.Float64Var(&cfg.opts.Temperature, "temperature", 0, "Gumbel-max temperature (0: argmax)")
+	fs.Float64Var(&cfg.opts.CFGScale, "cfg", 0, "classifier-free guidance scale (0: off)")
 	remasking := fs.String("remasking", string(engine.LowConfidence), "low_confidence, random, margin or entropy")
 	fs.BoolVar(&cfg.sft, "sft", false, "also evaluate the instruction pairs of sft-heldout.jsonl (instruct models)")
 	fs.IntVar(&cfg.sftExamples, "sft-examples", 64, "held-out pairs for the conditional ELBO of the response")

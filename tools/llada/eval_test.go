@@ -331,6 +331,7 @@ func TestEvalRejects(t *testing.T) {
 		{append(base, "--threads", "0"), "--threads"},
 		{append(base, "--remasking", "sideways"), "remasking"},
 		{append(base, "--block-length", "24"), "block_length"},
+		{append(base, "--cfg", "-1"), "cfg scale"},
 		{append(base, "--sft", "--resp-len", "40", "--block-length", "16"), "--resp-len 40"},
 		{append(base, "--gen-length", "128"), "no room"},
 		{append(base, "--bogus"), "bogus"},

@@ -222,3 +222,25 @@ func TestStepInboxBatches(t *testing.T) {
 	assert.Empty(t, b.take())
 	assert.True(t, b.add(protocol.Response{ID: 3}), "after a take the next step starts a new batch")
 }
+
+// TestPageSwitchModelSettings: untouched settings follow the model; a
+// prompt or sampler setting the user changed stays.
+func TestPageSwitchModelSettings(t *testing.T) {
+	if len(models) < 2 {
+		t.Skip("one model")
+	}
+	other := models[1].ID
+	pt := newPageTester(t)
+	pt.do(func(ctx app.Context) { pt.p.onModel(ctx, app.Action{Value: other}) })
+	assert.Equal(t, modelDefaults(other), pt.p.settings, "untouched settings take the model's defaults")
+
+	pt = newPageTester(t)
+	pt.p.settings.Prompt = "my own words"
+	pt.p.settings.Options.Temperature = 0.3
+	pt.do(func(ctx app.Context) { pt.p.onModel(ctx, app.Action{Value: other}) })
+	assert.Equal(t, other, pt.p.settings.Model)
+	assert.Equal(t, "my own words", pt.p.settings.Prompt)
+	assert.Equal(t, 0.3, pt.p.settings.Options.Temperature)
+	assert.Equal(t, defaultSettings().Options.BlockLength, pt.p.settings.Options.BlockLength,
+		"changed settings are kept as a whole")
+}

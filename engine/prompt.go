@@ -44,13 +44,14 @@ func PromptIDs(t Tokenizer, text string, chat bool, blank, mask int) ([]int, err
 // with EOS), or, when the prompt had blanks, the canvas from its start so
 // that the filled blanks show. Masks that a stopped run left are dropped.
 func Answer(prompt, canvas []int, eos, mask int) []int {
-	start := min(len(prompt), len(canvas))
+	generated := min(len(prompt), len(canvas)) // where the generated part starts
+	start := generated
 	if slices.Contains(prompt, mask) {
 		start = 0
 	}
 	end := len(canvas)
-	if i := slices.Index(canvas[min(len(prompt), len(canvas)):], eos); i >= 0 {
-		end = len(prompt) + i
+	if i := slices.Index(canvas[generated:], eos); i >= 0 {
+		end = generated + i
 	}
 	out := make([]int, 0, end-start)
 	for _, id := range canvas[start:end] {

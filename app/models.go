@@ -10,10 +10,12 @@ type modelEntry struct {
 	About string // one line under the picker
 	// Examples are the prompts offered as one-click chips.
 	Examples []string
-	// BlockLength and Temperature are the sampler settings the model starts
-	// with: where its held-out answers were best (web/models/README.md).
+	// BlockLength, Temperature and CFGScale are the sampler settings the
+	// model starts with: where its held-out samples or answers were best
+	// (web/models/README.md).
 	BlockLength int
 	Temperature float64
+	CFGScale    float64
 }
 
 // models lists the shipped models; the first is the default.
@@ -39,9 +41,9 @@ var models = []modelEntry{
 		File:  "models/unmask-instruct.unmask",
 		Chat:  true,
 		About: "Fine-tuned on prompt/answer pairs: prompts are wrapped in its chat template.",
-		// One block at argmax: its answers copy and name books best that
-		// way and always end; sampling garbles names.
-		BlockLength: 48, Temperature: 0,
+		// One block at argmax with guidance: without it the open answers
+		// shrink to a word or two; sampling garbles names.
+		BlockLength: 48, Temperature: 0, CFGScale: 1,
 		Examples: []string{
 			"Fill in the blanks:\nIt was a fine ___, and Elizabeth walked out ___.",
 			"Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father.",

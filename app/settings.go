@@ -21,12 +21,12 @@ type Settings struct {
 func defaultSettings() Settings { return modelDefaults(models[0].ID) }
 
 // modelDefaults is the view a model starts with: its first example and
-// its own block length and temperature.
+// its own block length, temperature and guidance.
 func modelDefaults(id string) Settings {
 	m := modelByID(id)
 	o := engine.DefaultOptions()
 	o.GenLength, o.Steps = 48, 48
-	o.BlockLength, o.Temperature = m.BlockLength, m.Temperature
+	o.BlockLength, o.Temperature, o.CFGScale = m.BlockLength, m.Temperature, m.CFGScale
 	return Settings{Model: m.ID, Prompt: m.Examples[0], Blank: 4, Options: o}
 }
 

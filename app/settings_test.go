@@ -60,6 +60,7 @@ func TestParseSettingsModelPrompt(t *testing.T) {
 	assert.Equal(t, models[1].Examples[0], s.Prompt, "a model without a prompt gets its own example")
 	assert.Equal(t, models[1].BlockLength, s.Options.BlockLength, "and its own block length")
 	assert.Equal(t, models[1].Temperature, s.Options.Temperature, "and its own temperature")
+	assert.Equal(t, models[1].CFGScale, s.Options.CFGScale, "and its own guidance")
 	assert.Equal(t, url.Values{keyModel: {models[1].ID}}, modelDefaults(models[1].ID).Query(),
 		"a model's defaults need only its name in the URL")
 }

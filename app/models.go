@@ -48,7 +48,7 @@ var models = []modelEntry{
 			"Fill in the blanks:\nIt was a fine ___, and Elizabeth walked out ___.",
 			"Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father.",
 			"Name the book this is from:\nAnd God said, Let there be light: and there was light.",
-			"Continue this passage:\nIt was a fine morning, and Elizabeth walked out alone.",
+			"Continue this passage:\nEmma was not sorry to be alone with her father.",
 			"What does the noun \"garden\" mean?",
 		},
 	},

@@ -378,6 +378,9 @@ type taskReport struct {
 	// GivenWordsUsed: for "use these words" prompts, the share of the
 	// given words the answer contains.
 	GivenWordsUsed *float64 `json:"given_words_used,omitempty"`
+	// GivenWordsInOrder: the share of those answers that contain all the
+	// given words in the order given.
+	GivenWordsInOrder *float64 `json:"given_words_in_order,omitempty"`
 }
 
 type sftSample struct {
@@ -764,7 +767,7 @@ func (ev *evaluator) sftEval(ctx context.Context) (*sftReport, error) {
 	}
 	rep.Prompts = len(chosen)
 	answers := make([]string, len(gen))
-	type taskSums struct{ eos, exact, f1, words, given, givenN float64 }
+	type taskSums struct{ eos, exact, f1, words, given, givenN, inOrder, asked float64 }
 	sums := map[string]*taskSums{}
 	ended := 0
 	for i, p := range chosen {
@@ -786,9 +789,14 @@ func (ev *evaluator) sftEval(ctx context.Context) (*sftReport, error) {
 		s.f1 += textstats.WordF1(answers[i], p.Response)
 		s.words += float64(len(textstats.Words(answers[i])))
 		if given := givenWords(p); len(given) > 0 {
+			said := textstats.Words(answers[i])
 			used := map[string]bool{}
-			for _, w := range textstats.Words(answers[i]) {
+			for _, w := range said {
 				used[w] = true
+			}
+			s.asked++
+			if inOrder(said, given) {
+				s.inOrder++
 			}
 			for _, w := range given {
 				if used[w] {
@@ -809,8 +817,8 @@ func (ev *evaluator) sftEval(ctx context.Context) (*sftReport, error) {
 			tr.ExactMatch = &v
 		}
 		if s.givenN > 0 {
-			v := s.given / s.givenN
-			tr.GivenWordsUsed = &v
+			used, ordered := s.given/s.givenN, s.inOrder/s.asked
+			tr.GivenWordsUsed, tr.GivenWordsInOrder = &used, &ordered
 		}
 	}
 	rep.EndsWithEOS = float64(ended) / float64(len(chosen))
@@ -858,6 +866,16 @@ func givenWords(p sftPair) []string {
 		return nil
 	}
 	return textstats.Words(list)
+}
+
+// inOrder reports whether given occurs in words as a subsequence.
+func inOrder(words, given []string) bool {
+	for _, w := range words {
+		if len(given) > 0 && w == given[0] {
+			given = given[1:]
+		}
+	}
+	return len(given) == 0
 }
 
 // pool evaluates many sequences at once: each worker owns a State running
@@ -930,7 +948,7 @@ func summarize(w io.Writer, r *evalReport) {
 				fmt.Fprintf(w, " exact %.0f%%", 100**t.ExactMatch)
 			}
 			if t.GivenWordsUsed != nil {
-				fmt.Fprintf(w, " given words used %.0f%%", 100**t.GivenWordsUsed)
+				fmt.Fprintf(w, " given words used %.0f%%, all in order %.0f%%", 100**t.GivenWordsUsed, 100**t.GivenWordsInOrder)
 			}
 			fmt.Fprintln(w)
 		}

@@ -19,6 +19,7 @@ import (
 	"unmask/engine"
 	"unmask/engine/bpe"
 	"unmask/quant"
+	"unmask/tools/internal/textstats"
 )
 
 // evalParagraphs are the held-out text of the fixture corpus: each long
@@ -211,6 +212,7 @@ func TestEvalReport(t *testing.T) {
 		assert.Equal(t, 1, tr.N, task)
 		assert.Equal(t, exactTasks[task], tr.ExactMatch != nil, task)
 		assert.Equal(t, task == "words", tr.GivenWordsUsed != nil, task)
+		assert.Equal(t, task == "words", tr.GivenWordsInOrder != nil, task)
 		assert.GreaterOrEqual(t, tr.WordF1, 0.0)
 		assert.LessOrEqual(t, tr.WordF1, 1.0)
 	}
@@ -346,4 +348,23 @@ func TestEvalRejects(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(stderr, "\n"), "%v: %q", tc.args, stderr)
 		assert.Contains(t, stderr, tc.want, "%v", tc.args)
 	}
+}
+
+func TestGivenWordsInOrder(t *testing.T) {
+	p := sftPair{Task: "words", Prompt: "Write a sentence using these words in this order: marriage, soon, afterwards."}
+	given := givenWords(p)
+	require.Equal(t, []string{"marriage", "soon", "afterwards"}, given)
+	tests := []struct {
+		answer string
+		want   bool
+	}{
+		{"By his marriage, which happened soon afterwards, he grew rich.", true},
+		{"Soon afterwards came the marriage.", false},
+		{"His marriage was soon over.", false},
+		{"Marriage soon, marriage afterwards.", true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, inOrder(textstats.Words(tt.answer), given), tt.answer)
+	}
+	assert.Nil(t, givenWords(sftPair{Task: "fill", Prompt: "Fill in the blanks: a ___ b."}))
 }

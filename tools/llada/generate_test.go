@@ -143,4 +143,3 @@ func TestCLIBench(t *testing.T) {
 		assert.Greater(t, r["tokens_per_s"].(float64), 0.0)
 	}
 }
-

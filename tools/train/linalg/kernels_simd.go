@@ -99,6 +99,25 @@ func packA(dst []float32, a View, i0, mb, k0, kb int) {
 	for ir := 0; ir < mb; ir += mr {
 		p := dst[ir*kb:][:mr*kb]
 		rb := min(mr, mb-ir)
+		if rb == mr && a.RowStride == 1 {
+			// A transposed (as in dW = dYᵀ·X): a micro-panel's values at
+			// one k lie side by side.
+			src := a.Data[(i0+ir)+k0*a.ColStride:]
+			for k := range kb {
+				*(*[mr]float32)(p[k*mr:]) = *(*[mr]float32)(src[k*a.ColStride:])
+			}
+			continue
+		}
+		if rb == mr && a.ColStride == 1 {
+			// Four rows read side by side, each k's values written at once.
+			at := (i0+ir)*a.RowStride + k0
+			r0, r1 := a.Data[at:][:kb], a.Data[at+a.RowStride:][:kb]
+			r2, r3 := a.Data[at+2*a.RowStride:][:kb], a.Data[at+3*a.RowStride:][:kb]
+			for k := range kb {
+				*(*[mr]float32)(p[k*mr:]) = [mr]float32{r0[k], r1[k], r2[k], r3[k]}
+			}
+			continue
+		}
 		for r := range mr {
 			if r >= rb {
 				for k := range kb {

@@ -40,6 +40,8 @@ type options struct {
 	SFTPerPara   float64
 	SFTMaxTokens int
 	SFTMaxPrompt int
+	// DefineMinCount: define pairs ask about words the prose uses this often.
+	DefineMinCount int
 }
 
 func main() {
@@ -65,6 +67,7 @@ func run(args []string) error {
 	fs.Float64Var(&o.SFTPerPara, "sft-per-paragraph", 1, "SFT pairs made per paragraph, on average")
 	fs.IntVar(&o.SFTMaxTokens, "sft-max-response", 56, "longest SFT response in tokens")
 	fs.IntVar(&o.SFTMaxPrompt, "sft-max-prompt", 60, "longest SFT prompt in tokens, chat template not counted")
+	fs.IntVar(&o.DefineMinCount, "define-min-count", 10, "define pairs ask only about words the training prose uses at least this often (0: any word)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +79,9 @@ func run(args []string) error {
 	}
 	if o.HeldoutEvery < 2 {
 		return fmt.Errorf("--heldout-every %d: want at least 2", o.HeldoutEvery)
+	}
+	if o.DefineMinCount < 0 {
+		return fmt.Errorf("--define-min-count %d: want 0 or more", o.DefineMinCount)
 	}
 	if o.Out == "" {
 		o.Out = o.Dir

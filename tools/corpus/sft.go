@@ -24,11 +24,16 @@ type sftPair struct {
 	Source   string `json:"source"` // document title
 }
 
-// sftLimits bound the pairs in tokens.
+// sftLimits bound the pairs: their size in tokens, and the words a
+// define pair may ask about.
 type sftLimits struct {
 	MaxPrompt   int
 	MaxResponse int
 	Count       func(string) int
+	// Familiar reports whether the prose uses a word often enough for a
+	// small model to have met it; define pairs ask only about such words.
+	// Nil accepts every word.
+	Familiar func(word string) bool
 }
 
 func (l sftLimits) fits(p sftPair) bool {
@@ -57,6 +62,12 @@ var sftTasks = []sftTask{
 // part of the split, and returns the pair counts.
 func buildSFT(o options, parts map[string][]Document, tok *bpe.Tokenizer) (map[string]int, error) {
 	limits := sftLimits{MaxPrompt: o.SFTMaxPrompt, MaxResponse: o.SFTMaxTokens, Count: func(s string) int { return len(tok.Encode(s)) }}
+	if o.DefineMinCount > 0 {
+		// Familiarity is counted on the training prose for both parts: it
+		// is a property of the vocabulary, not of the held-out answers.
+		familiar := familiarWords(parts["train"], o.DefineMinCount)
+		limits.Familiar = func(w string) bool { return familiar[strings.ToLower(w)] }
+	}
 	counts := map[string]int{}
 	for k, part := range splits {
 		r := rand.New(rand.NewPCG(o.SFTSeed, uint64(k)))
@@ -211,15 +222,15 @@ func contentWords(s string) [][]int {
 	return out
 }
 
-// sentenceOfParagraph picks a sentence of 6 to 40 words from paragraph i
-// of a prose document (dictionary entries are not prose).
-func sentenceOfParagraph(r *rand.Rand, d *Document, i int) (string, bool) {
+// sentenceOfParagraph picks a sentence of 6 to maxWords words from
+// paragraph i of a prose document (dictionary entries are not prose).
+func sentenceOfParagraph(r *rand.Rand, d *Document, i, maxWords int) (string, bool) {
 	if d.Source == "wordnet" {
 		return "", false
 	}
 	var ok []string
 	for _, s := range splitSentences(d.Paragraphs[i]) {
-		if n := wordCount(s); n >= 6 && n <= 40 {
+		if n := wordCount(s); n >= 6 && n <= maxWords {
 			ok = append(ok, s)
 		}
 	}
@@ -233,7 +244,7 @@ func sentenceOfParagraph(r *rand.Rand, d *Document, i int) (string, bool) {
 // that needs the answer to be read from the prompt, and a small model
 // learns to copy from it before it can fill blanks or use given words.
 func makeRepeat(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
-	s, ok := sentenceOfParagraph(r, d, i)
+	s, ok := sentenceOfParagraph(r, d, i, 40)
 	if !ok {
 		return sftPair{}, false
 	}
@@ -247,7 +258,7 @@ func makeRepeat(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 }
 
 func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
-	s, ok := sentenceOfParagraph(r, d, i)
+	s, ok := sentenceOfParagraph(r, d, i, 40)
 	if !ok {
 		return sftPair{}, false
 	}
@@ -274,8 +285,13 @@ func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	return sftPair{Prompt: fmt.Sprintf(prompt, b.String()), Response: s}, true
 }
 
+// makeWords gives some of a short sentence's content words, in the order
+// the sentence uses them, and asks for a sentence around them. With the
+// order given and at most 24 words to write, the answer is pinned down
+// enough for a small model to learn placing the words (a shuffled list
+// from a long sentence left it guessing, and it used a third of them).
 func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
-	s, ok := sentenceOfParagraph(r, d, i)
+	s, ok := sentenceOfParagraph(r, d, i, 24)
 	if !ok {
 		return sftPair{}, false
 	}
@@ -295,14 +311,18 @@ func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	if len(words) < 2 {
 		return sftPair{}, false
 	}
-	n := min(2+r.IntN(3), len(words))
-	r.Shuffle(len(words), func(a, b int) { words[a], words[b] = words[b], words[a] })
+	keep := r.Perm(len(words))[:min(2+r.IntN(4), len(words))]
+	slices.Sort(keep)
+	given := make([]string, len(keep))
+	for k, w := range keep {
+		given[k] = words[w]
+	}
 	prompt := pick(r, []string{
-		"Write a sentence using the words: %s.",
-		"Use these words in one sentence: %s.",
-		"Make a sentence with the words %s.",
+		"Write a sentence using these words in this order: %s.",
+		"Use these words, in this order, in one sentence: %s.",
+		"Make a sentence with these words, in order: %s.",
 	})
-	return sftPair{Prompt: fmt.Sprintf(prompt, strings.Join(words[:n], ", ")), Response: s}, true
+	return sftPair{Prompt: fmt.Sprintf(prompt, strings.Join(given, ", ")), Response: s}, true
 }
 
 // workAnswer names the work a passage comes from, as a sentence.
@@ -337,8 +357,12 @@ func makeSource(r *rand.Rand, d *Document, i int, l sftLimits) (sftPair, bool) {
 	return sftPair{Prompt: fmt.Sprintf(prompt, passage), Response: answer}, true
 }
 
-// makeDefine asks for the meaning of a WordNet entry's first word.
-func makeDefine(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
+// makeDefine asks for the meaning of a WordNet entry's first word, or for
+// the entry's example sentence, when the prose makes the word familiar.
+// (Most entries are words the novels and the Bible never use: asked about
+// those, the model could only invent a word's spelling and a gloss's
+// shape.)
+func makeDefine(r *rand.Rand, d *Document, i int, l sftLimits) (sftPair, bool) {
 	if d.Source != "wordnet" {
 		return sftPair{}, false
 	}
@@ -352,6 +376,9 @@ func makeDefine(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 		return sftPair{}, false
 	}
 	word, _, _ = strings.Cut(word, ", ")
+	if l.Familiar != nil && !l.Familiar(word) {
+		return sftPair{}, false
+	}
 	def, examples, _ := strings.Cut(rest, `; "`)
 	ex, _, _ := strings.Cut(examples, `"`)
 	if r.IntN(2) == 0 && usesWord(ex, word) {
@@ -386,3 +413,29 @@ func upperFirst(s string) string {
 	}
 	return s
 }
+
+// familiarWords are the words (lower-cased) that the prose documents use
+// at least minCount times.
+func familiarWords(docs []Document, minCount int) map[string]bool {
+	counts := map[string]int{}
+	for _, d := range docs {
+		if d.Source == "wordnet" {
+			continue
+		}
+		for _, p := range d.Paragraphs {
+			for _, w := range proseWord.FindAllString(p, -1) {
+				counts[strings.ToLower(w)]++
+			}
+		}
+	}
+	familiar := map[string]bool{}
+	for w, n := range counts {
+		if n >= minCount {
+			familiar[w] = true
+		}
+	}
+	return familiar
+}
+
+// proseWord is a run of letters, as familiarWords counts them.
+var proseWord = regexp.MustCompile(`[A-Za-z]+`)

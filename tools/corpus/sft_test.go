@@ -52,11 +52,17 @@ var testDictionary = Document{Source: "wordnet", Work: "WordNet verbs", Title: "
 // generate runs task many times over every paragraph of d.
 func generate(t *testing.T, make func(*rand.Rand, *Document, int, sftLimits) (sftPair, bool), d Document) []sftPair {
 	t.Helper()
+	return generateWith(t, make, d, wordLimits)
+}
+
+// generateWith is generate under other limits.
+func generateWith(t *testing.T, make func(*rand.Rand, *Document, int, sftLimits) (sftPair, bool), d Document, l sftLimits) []sftPair {
+	t.Helper()
 	r := rand.New(rand.NewPCG(7, 7))
 	var out []sftPair
 	for i := range d.Paragraphs {
 		for range 30 {
-			if p, ok := make(r, &d, i, wordLimits); ok {
+			if p, ok := make(r, &d, i, l); ok {
 				out = append(out, p)
 			}
 		}
@@ -119,15 +125,19 @@ func TestMakeFill(t *testing.T) {
 func TestMakeWords(t *testing.T) {
 	pairs := generate(t, makeWords, testNovel)
 	require.NotEmpty(t, pairs)
-	list := regexp.MustCompile(`(?:: |the words )([^:]+)\.$`)
+	list := regexp.MustCompile(`: ([^:]+)\.$`)
 	for _, p := range pairs {
+		assert.LessOrEqual(t, wordCount(p.Response), 24, "a short sentence: %q", p.Response)
 		m := list.FindStringSubmatch(p.Prompt)
 		require.NotNil(t, m, p.Prompt)
 		words := strings.Split(m[1], ", ")
-		assert.True(t, len(words) >= 2 && len(words) <= 4, p.Prompt)
+		assert.True(t, len(words) >= 2 && len(words) <= 5, p.Prompt)
+		rest := strings.ToLower(p.Response)
 		for _, w := range words {
-			assert.Contains(t, strings.ToLower(p.Response), strings.ToLower(w))
 			assert.False(t, stopWords[w], "stop word %q given", w)
+			at := strings.Index(rest, strings.ToLower(w))
+			require.GreaterOrEqual(t, at, 0, "%q given in the order of %q", words, p.Response)
+			rest = rest[at+len(w):]
 		}
 	}
 }
@@ -159,6 +169,19 @@ func TestMakeDefine(t *testing.T) {
 	assert.True(t, seen["Move along, of liquids."])
 	assert.False(t, seen["Water flowed into the cave."], "an example that does not use the word is not an example of it")
 	assert.Empty(t, generate(t, makeDefine, testNovel))
+	familiar := wordLimits
+	familiar.Familiar = func(w string) bool { return w == "run" }
+	for _, p := range generateWith(t, makeDefine, testDictionary, familiar) {
+		assert.Contains(t, p.Prompt, `"run"`, "only familiar words are asked about")
+	}
+}
+
+func TestFamiliarWords(t *testing.T) {
+	got := familiarWords([]Document{testNovel, testDictionary}, 2)
+	assert.True(t, got["her"], `"Her" and "her" are one word`)
+	assert.True(t, got["woodhouse"], "names count, lower-cased")
+	assert.False(t, got["father"], "used once")
+	assert.False(t, got["stimulate"], "dictionary entries are not prose")
 }
 
 func TestMakeSFTBoundsAndDeterminism(t *testing.T) {
@@ -205,4 +228,14 @@ func TestBuildSFTKeepsHeldoutApart(t *testing.T) {
 		assert.Equal(t, counts[part], n)
 		assert.Positive(t, n, part)
 	}
+}
+
+func TestBuildSFTAsksOnlyFamiliarWords(t *testing.T) {
+	tok, err := bpe.Train(slices.Values(append(slices.Clone(testNovel.Paragraphs), testDictionary.Paragraphs...)), 400, bpe.DefaultSpecials)
+	require.NoError(t, err)
+	o := options{Out: t.TempDir(), SFTSeed: 1, SFTPerPara: 1, SFTMaxTokens: 56, SFTMaxPrompt: 60, DefineMinCount: 1}
+	counts, err := buildSFT(o, map[string][]Document{"train": {testNovel}, "heldout": {testDictionary}}, tok)
+	require.NoError(t, err)
+	assert.Zero(t, counts["heldout.define"], "the novel never uses stimulate or run")
+	assert.Positive(t, counts["train"])
 }

@@ -49,7 +49,7 @@ var models = []modelEntry{
 			"Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father.",
 			"Name the book this is from:\nAnd God said, Let there be light: and there was light.",
 			"Continue this passage:\nEmma was not sorry to be alone with her father.",
-			"What does the noun \"garden\" mean?",
+			"Use these words, in this order, in one sentence: hath, nations, delivered.",
 		},
 	},
 }

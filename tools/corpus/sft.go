@@ -288,8 +288,9 @@ func makeFill(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 // makeWords gives some of a short sentence's content words, in the order
 // the sentence uses them, and asks for a sentence around them. With the
 // order given and at most 24 words to write, the answer is pinned down
-// enough for a small model to learn placing the words (a shuffled list
-// from a long sentence left it guessing, and it used a third of them).
+// enough for a small model to learn placing the words: fine-tuned on
+// shuffled lists from sentences of up to 40 words, it used a fifth of the
+// given words; on these, half.
 func makeWords(r *rand.Rand, d *Document, i int, _ sftLimits) (sftPair, bool) {
 	s, ok := sentenceOfParagraph(r, d, i, 24)
 	if !ok {
@@ -359,9 +360,10 @@ func makeSource(r *rand.Rand, d *Document, i int, l sftLimits) (sftPair, bool) {
 
 // makeDefine asks for the meaning of a WordNet entry's first word, or for
 // the entry's example sentence, when the prose makes the word familiar.
-// (Most entries are words the novels and the Bible never use: asked about
-// those, the model could only invent a word's spelling and a gloss's
-// shape.)
+// Most entries are words the novels and the Bible never use, and pairs
+// about them made definitions the largest task while teaching only a
+// gloss's shape. (Familiar words alone did not make the small model's
+// definitions right; the model card has the numbers.)
 func makeDefine(r *rand.Rand, d *Document, i int, l sftLimits) (sftPair, bool) {
 	if d.Source != "wordnet" {
 		return sftPair{}, false

@@ -39,6 +39,14 @@ const (
 	mc = 24 * mr
 )
 
+// kernel4x16 and packA's four-row copy spell out mr = 4 and nr = 16 (a
+// literal of four values would silently zero-fill a wider panel): this
+// fails to compile if the blocking changes without them.
+var (
+	_ = [1]struct{}{}[mr-4]
+	_ = [1]struct{}{}[nr-16]
+)
+
 // mulSIMD computes the same as mulGeneric with AVX2 FMA micro-kernels on
 // packed copies of A and B. Sums run in a different order, so results
 // differ from the reference by rounding only.

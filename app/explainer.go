@@ -219,16 +219,23 @@ func (e *explainer) renderOrder() app.UI {
 				if s < 0 {
 					return app.Span().Class("cell masked")
 				}
-				f := float64(s) / float64(max(last, 1))
-				cls := "cell order-cell"
-				if f > 0.55 {
-					cls += " late" // light background: dark text
-				}
-				return app.Span().Class(cls).Style("--f", fmt.Sprintf("%.3f", f)).
+				cls, lightness := orderShade(float64(s) / float64(max(last, 1)))
+				return app.Span().Class(cls).Style("--l", fmt.Sprintf("%.0f%%", lightness)).
 					Text(fmt.Sprint(s + 1))
 			}),
 		),
 	)
+}
+
+// orderShade is the class and background lightness (percent) of an order
+// cell filled at fraction f of the run: the first half dark (22-40%) under
+// white numbers, the second light (52-88%) under dark ones. Both keep
+// 4.5:1 contrast; the lightness between, where neither would, is skipped.
+func orderShade(f float64) (class string, lightness float64) {
+	if f <= 0.5 {
+		return "cell order-cell", 22 + 36*f
+	}
+	return "cell order-cell late", 52 + 72*(f-0.5)
 }
 
 func card(title, text string) app.UI {

@@ -42,8 +42,13 @@ func (i *inspector) Render() app.UI {
 	if in.AtStep >= 0 {
 		heading = fmt.Sprintf("Top candidates at step %d", in.AtStep+1)
 	}
-	return app.Aside().Class("inspector").Aria("label", "Inspector").Aria("live", "polite").Body(
-		app.H2().Text(fmt.Sprintf("Position %d", in.Pos)),
+	return app.Aside().Class("inspector").DataSet("testid", "inspector").Aria("label", "Inspector").Aria("live", "polite").Body(
+		app.Div().Class("inspector-head").Body(
+			app.H2().Text(fmt.Sprintf("Position %d", in.Pos)),
+			app.Button().Type("button").Aria("label", "Close the inspector").DataSet("testid", "inspector-close").
+				OnClick(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actInspect, -1) }).
+				Text("×"),
+		),
 		app.P().Text(when),
 		app.If(len(in.Candidates) > 0,
 			app.H3().Text(heading),

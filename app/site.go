@@ -180,6 +180,13 @@ var (
 // controls until its WebAssembly replaced them.
 var falseBooleans = regexp.MustCompile(` (?:checked|disabled|selected|open|hidden|required|readonly)="false"`)
 
+// fixedViewport is go-app's viewport, which forbids zooming; zoomViewport
+// lets visitors pinch-zoom (WCAG 1.4.4).
+const (
+	fixedViewport = `content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=0, viewport-fit=cover"`
+	zoomViewport  = `content="width=device-width, initial-scale=1, viewport-fit=cover"`
+)
+
 // sortAttributes puts every tag's attributes in name order: go-app writes
 // them in map order, which changes from run to run.
 func sortAttributes(html []byte) []byte {
@@ -237,6 +244,7 @@ func writeSite(webDir, outDir string) error {
 		data = relativize(data)
 		if f == "index.html" {
 			data = falseBooleans.ReplaceAll(sortAttributes(data), nil)
+			data = bytes.Replace(data, []byte(fixedViewport), []byte(zoomViewport), 1)
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return err

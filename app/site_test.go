@@ -122,6 +122,8 @@ func TestWriteSite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(index), `data-testid="generate"`, "the page is prerendered")
 	assert.NotContains(t, string(index), `="false"`, "a false boolean attribute reads as true")
+	assert.Contains(t, string(index), zoomViewport, "visitors can zoom")
+	assert.NotContains(t, string(index), "user-scalable", "visitors can zoom")
 	top := filepath.Join("..", "index.html")
 	if *update {
 		require.NoError(t, os.WriteFile(top, index, 0o644))

@@ -150,3 +150,45 @@ func TestMaskedAtIsMonotone(t *testing.T) {
 	}
 	assert.Equal(t, 40, prev, "t above 1 masks everything")
 }
+
+// The text under the slider is the canvas of the step shown, not the
+// final text.
+func TestTraceText(t *testing.T) {
+	tokens := make([]string, 100)
+	tokens[5], tokens[6], tokens[10], tokens[11], tokens[12], tokens[7] = "It", " was", " a", " fine", " day", "<eos>"
+	tr := twoStepTrace(true)
+	tr.GenLength = 4
+	assert.Equal(t, "░░░░", tr.Text(0, tokens), "step 0: every generated position masked")
+	assert.Equal(t, " a fine░░", tr.Text(1, tokens))
+	assert.Equal(t, " a fine day", tr.Text(2, tokens), "cut at the EOS")
+
+	// Blanks in the prompt: the whole canvas shows, so the fillings read
+	// in their place.
+	blank := &Trace{Mask: M, EOS: 7, GenLength: 0}
+	blank.Add(protocol.StepInfo{Step: engine.Step{Index: 0, BlockStart: 1, BlockEnd: 2, Canvas: []int{5, M, 11},
+		Committed: []engine.Commit{{Pos: 1, Token: 10}}}})
+	assert.Equal(t, "It░ fine", blank.Text(0, tokens))
+	assert.Equal(t, "It a fine", blank.Text(1, tokens))
+	blank.Chat = true
+	assert.Equal(t, "", blank.Text(1, tokens), "a chat prompt's own tokens are not the answer")
+}
+
+// Masks that a later step fills keep that token's width at every step.
+func TestTraceViewFinal(t *testing.T) {
+	tr := twoStepTrace(true)
+	v0 := tr.View(0)
+	assert.Equal(t, []int{-1, -1, 10, 11, 12, 7}, []int{v0[0].Final, v0[1].Final, v0[2].Final, v0[3].Final, v0[4].Final, v0[5].Final})
+	v1 := tr.View(1)
+	assert.Equal(t, -1, v1[2].Final, "a filled cell shows its token")
+	assert.Equal(t, 12, v1[4].Final)
+}
+
+func TestTraceThresholdNote(t *testing.T) {
+	tr := twoStepTrace(true)
+	assert.Empty(t, tr.ThresholdNote(1), "no threshold, no note")
+	tr.Threshold = 0.75
+	assert.Equal(t, "Step 1: 2 of the block's 4 masked positions had a best guess with probability 0.75 or more; it committed 2.", tr.ThresholdNote(1))
+	assert.Equal(t, "Step 2: 0 of the block's 2 masked positions had a best guess with probability 0.75 or more; it committed 2.", tr.ThresholdNote(2))
+	assert.Empty(t, tr.ThresholdNote(0), "before the first step")
+	assert.Empty(t, tr.ThresholdNote(3), "past the last")
+}

@@ -47,7 +47,8 @@ func TestPromptIDs(t *testing.T) {
 		want []int
 	}{
 		{"plain", "fill here", false, tok.Encode("fill here")},
-		{"blank becomes masks", "fill ___ here", false, slices.Concat(tok.Encode("fill "), []int{mask, mask}, tok.Encode(" here"))},
+		{"blank becomes masks, the space before it the filling's", "fill ___ here", false, slices.Concat(tok.Encode("fill"), []int{mask, mask}, tok.Encode(" here"))},
+		{"blank at the start", "___ here", false, slices.Concat([]int{mask, mask}, tok.Encode(" here"))},
 		{"chat keeps the blank as text", "fill ___ here", true, slices.Concat([]int{user}, tok.Encode("fill ___ here"), []int{assistant})},
 	} {
 		got, err := engine.PromptIDs(tok, tc.text, tc.chat, 2, mask)

@@ -10,7 +10,10 @@ const Blank = "___"
 
 // EncodeInfill encodes text in which each Blank stands for masks masked
 // positions, returning ids with the mask token at every blank. Text
-// without blanks encodes as usual.
+// without blanks encodes as usual. The space before a blank is left to the
+// blank: the model writes a word with its leading space (" cat"), so a
+// space kept in the prompt would be a token of its own and a double space
+// in the text.
 func EncodeInfill(t Tokenizer, text string, masks, mask int) []int {
 	parts := strings.Split(text, Blank)
 	var ids []int
@@ -19,6 +22,9 @@ func EncodeInfill(t Tokenizer, text string, masks, mask int) []int {
 			for range masks {
 				ids = append(ids, mask)
 			}
+		}
+		if i < len(parts)-1 {
+			part = strings.TrimSuffix(part, " ")
 		}
 		if part != "" {
 			ids = append(ids, t.Encode(part)...)

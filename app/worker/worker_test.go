@@ -366,7 +366,7 @@ func TestPromptIDs(t *testing.T) {
 	}{
 		{"text", protocol.GenerateRequest{Prompt: "hi"}, tok.Encode("hi"), 0, ""},
 		{"ids", protocol.GenerateRequest{IDs: []int{5, mask, 6}}, []int{5, mask, 6}, 1, ""},
-		{"blank default", protocol.GenerateRequest{Prompt: "a ___ b"}, cat(tok.Encode("a "), M(4), tok.Encode(" b")), 4, ""},
+		{"blank default", protocol.GenerateRequest{Prompt: "a ___ b"}, cat(tok.Encode("a"), M(4), tok.Encode(" b")), 4, ""},
 		{"blank of 2", protocol.GenerateRequest{Prompt: "___x___", Blank: 2}, cat(M(2), tok.Encode("x"), M(2)), 4, ""},
 		{"chat", protocol.GenerateRequest{Prompt: "q", Chat: true}, cat([]int{user}, tok.Encode("q"), []int{assistant}), 0, ""},
 		{"chat keeps blanks as text", protocol.GenerateRequest{Prompt: "a ___ b", Chat: true}, cat([]int{user}, tok.Encode("a ___ b"), []int{assistant}), 0, ""},

@@ -410,7 +410,7 @@ func TestInfill(t *testing.T) {
 	require.Equal(t, protocol.Done, done.Type, done.Error)
 	assert.Len(t, sent, 4) // three steps, one token each, then Done
 	assert.NotContains(t, done.Done.Output, m.Config.MaskTokenID)
-	assert.True(t, strings.HasPrefix(done.Done.Text, "The "))
+	assert.True(t, strings.HasPrefix(done.Done.Text, "The"), "the space before a blank is the filling's")
 	assert.True(t, strings.HasSuffix(done.Done.Text, " sat."))
 	assert.Greater(t, done.Done.TokensPerS, 0.0)
 

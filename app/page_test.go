@@ -321,9 +321,12 @@ func TestPageExamples(t *testing.T) {
 			assert.Equal(t, ex.Prompt, pt.p.settings.Prompt, "%s example %d", m.ID, i)
 			if ex.Infill {
 				assert.Equal(t, 0, pt.p.settings.Options.GenLength, "an infill example only fills its blanks")
-				assert.Contains(t, pt.p.exampleNote, "Length is now 0")
+				assert.Equal(t, 3*4, pt.p.settings.Options.Steps, "one step a mask: three blanks of four")
+				assert.Contains(t, pt.p.exampleNote, "Length is now 0 and Steps 12")
+				assert.NoError(t, pt.p.settings.Check(promptInfo{Known: true, Tokens: 20, Masks: 12}, 256))
 			} else {
 				assert.Equal(t, modelDefaults(m.ID).Options.GenLength, pt.p.settings.Options.GenLength)
+				assert.Equal(t, modelDefaults(m.ID).Options.Steps, pt.p.settings.Options.Steps)
 			}
 		}
 	}

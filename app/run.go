@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"unmask/app/protocol"
+	"unmask/engine"
 )
 
 // connect starts the page's engine client and loads the selected model.
@@ -157,13 +159,19 @@ func (p *page) onExample(ctx app.Context, a app.Action) {
 	s := p.settings
 	s.Prompt = ex.Prompt
 	note := ""
-	switch def := modelDefaults(entry.ID).Options.GenLength; {
-	case ex.Infill && s.Options.GenLength != 0:
+	switch def := modelDefaults(entry.ID).Options; {
+	case ex.Infill:
+		// One mask per step: more steps than masks would have nothing
+		// to do.
+		blanks := strings.Count(ex.Prompt, engine.Blank)
 		s.setGenLength(0)
-		note = "Length is now 0: this example only fills its ___ blanks."
-	case !ex.Infill && s.Options.GenLength == 0:
-		s.setGenLength(def)
-		note = fmt.Sprintf("Length is back to %d: this example writes after the prompt.", def)
+		s.Options.Steps = blanks * s.Blank
+		note = fmt.Sprintf("Length is now 0 and Steps %d: this example only fills its %d blanks of %d masks, one mask a step.",
+			s.Options.Steps, blanks, s.Blank)
+	case s.Options.GenLength == 0:
+		s.setGenLength(def.GenLength)
+		s.Options.Steps = def.Steps
+		note = fmt.Sprintf("Length is back to %d and Steps to %d: this example writes after the prompt.", def.GenLength, def.Steps)
 	}
 	p.onSettings(ctx, app.Action{Value: s})
 	p.exampleNote = note

@@ -1,7 +1,11 @@
 // Package e2e drives the built site (dist/) in headless Chromium: it loads
 // with no console errors, a generation fills every mask, the step slider
-// replays from step 0, Stop works, the main thread has no long task while
-// generating, and an offline reload still works. It saves screenshots to
+// replays from step 0 with the text of the step shown and without moving,
+// Play and Pause, a fresh or pinned seed, inline validation, the infill and
+// instruct examples, one step per key press, a clamped link, the phone
+// layout, Stop and focus, the main thread has no long task while
+// generating, an offline reload still works, and a damaged model file
+// offers Retry and the other model. It saves screenshots to
 // build/screenshots/.
 //
 // It needs `make static` and Debian's chromium, so it runs only with
@@ -14,7 +18,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +31,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,6 +45,8 @@ const longTaskBudget = 50.0 // ms
 type site struct {
 	url     string
 	offline atomic.Bool
+	// replaced serves other bytes for a path (a damaged model file).
+	replaced sync.Map // URL path -> []byte
 }
 
 func serve(t *testing.T, dir string) *site {
@@ -58,6 +64,10 @@ func serve(t *testing.T, dir string) *site {
 				}
 			}
 			http.Error(w, "offline", http.StatusServiceUnavailable)
+			return
+		}
+		if data, ok := s.replaced.Load(r.URL.Path); ok {
+			w.Write(data.([]byte))
 			return
 		}
 		files.ServeHTTP(w, r)
@@ -109,6 +119,14 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	require.NoError(t, err, js)
 	return v
+}
+
+// waitForState waits for js to be true, errors on the page included.
+func waitForState(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	require.NoError(t, err, "waiting for %s", what)
 }
 
 func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
@@ -172,6 +190,16 @@ const (
 	jsMarkEnd   = `window.__genEnd = performance.now(); true`
 	jsLongest   = `Math.max(0, ...window.__longTasks.filter(e => e.start + e.duration >= window.__genStart && e.start <= window.__genEnd).map(e => e.duration))`
 	jsLongList  = `JSON.stringify(window.__longTasks.map(e => [Math.round(e.start - window.__genStart), Math.round(e.duration)]))`
+	jsStepText  = "[data-testid=step-text]"
+	jsSlider    = "[data-testid=step-slider]"
+	jsSeed      = `document.querySelector("[data-testid=seed]").value`
+	// jsSmallTargets lists the visible controls and cells smaller than
+	// 44 x 44 px.
+	jsSmallTargets = `[...document.querySelectorAll(".page button, .page select, .page input[type=number], .page input[type=range], [data-testid=token]")]
+		.filter(e => e.offsetParent !== null)
+		.map(e => [e, e.getBoundingClientRect()])
+		.filter(([e, r]) => r.width < 43.5 || r.height < 43.5)
+		.map(([e, r]) => (e.dataset.testid || e.id || e.className || e.tagName) + " " + Math.round(r.width) + "x" + Math.round(r.height))`
 )
 
 func seek(t *testing.T, ctx context.Context, v int) {
@@ -194,6 +222,38 @@ func count(states []string, want string) int {
 		}
 	}
 	return n
+}
+
+// click clicks the first element that matches a CSS selector.
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, sel)),
+		"nothing to click at %s", sel)
+}
+
+// text is the text of the first element that matches a CSS selector.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, sel))
+}
+
+// typeInto sets an input's value as typing does (one input event).
+func typeInto(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, sel, value))
+}
+
+// top is the viewport y of an element's top edge.
+func top(t *testing.T, ctx context.Context, sel string) float64 {
+	t.Helper()
+	return eval[float64](t, ctx, fmt.Sprintf(`document.querySelector(%q).getBoundingClientRect().top`, sel))
+}
+
+// view is the step the slider shows.
+func view(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	return eval[int](t, ctx, `Number(document.querySelector("[data-testid=step-slider]").value)`)
 }
 
 // generate clicks Generate and waits for the end; it returns the longest
@@ -289,62 +349,174 @@ func TestSite(t *testing.T) {
 	require.LessOrEqual(t, longest, longTaskBudget, "a long task blocked the main thread while generating")
 
 	// Replay: step 0 shows every generated position masked, the last step
-	// none; the middle shows the block outline.
+	// none; the middle shows the block outline. The text under the slider
+	// is the canvas of the step shown, and the slider stays where it is.
 	seek(t, ctx, 0)
 	states = eval[[]string](t, ctx, jsStates)
 	require.Zero(t, count(states, "new")+count(states, "kept"), "step 0 shows committed tokens: %v", states)
 	require.Equal(t, len(states)-count(states, "prompt"), count(states, "masked"))
+	atStart := text(t, ctx, jsStepText)
+	require.NotEmpty(t, atStart)
+	require.Empty(t, strings.Trim(atStart, "░"), "the text at step 0 is all masks: %q", atStart)
+	sliderY := top(t, ctx, jsSlider)
 	seek(t, ctx, steps/2)
 	states = eval[[]string](t, ctx, jsStates)
 	require.Positive(t, count(states, "new"))
 	require.Positive(t, count(states, "masked"))
+	midway := text(t, ctx, jsStepText)
+	require.Contains(t, midway, "░", "the text midway still has masks")
+	require.NotEmpty(t, strings.Trim(midway, "░"), "the text midway has words")
+	require.InDelta(t, sliderY, top(t, ctx, jsSlider), 0.5, "the slider moved while scrubbing")
 	screenshot(t, ctx, "replay")
 	seek(t, ctx, steps)
 	require.Zero(t, count(eval[[]string](t, ctx, jsStates), "masked"))
+	require.NotContains(t, text(t, ctx, jsStepText), "░")
+	require.InDelta(t, sliderY, top(t, ctx, jsSlider), 0.5, "the slider moved while scrubbing")
 	require.Empty(t, cons.take(), "console errors while generating")
 
-	// Infilling: with no length, only the blanks are filled.
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?prompt="+url.QueryEscape("The ___ was here, and ___ too.")+"&len=0&steps=8")))
-	waitFor(t, ctx, "the model to load for infilling", jsReady, 2*time.Minute)
+	// Play, then Pause: the replay stops where it is.
+	seek(t, ctx, 0)
+	click(t, ctx, "[data-testid=play]")
+	waitFor(t, ctx, "the replay to move", `Number(document.querySelector("[data-testid=step-slider]").value) > 0`, 10*time.Second)
+	click(t, ctx, "[data-testid=play]")
+	paused := view(t, ctx)
+	time.Sleep(400 * time.Millisecond)
+	require.Equal(t, paused, view(t, ctx), "the replay went on after Pause")
+	require.Equal(t, "Play", eval[string](t, ctx, `document.querySelector("[data-testid=play]").getAttribute("aria-label")`))
+
+	// Every Generate draws a fresh seed; a pinned one stays, in the link,
+	// and repeats the run.
+	seed := eval[string](t, ctx, jsSeed)
+	generate(t, ctx)
+	require.NotEqual(t, seed, eval[string](t, ctx, jsSeed), "the seed did not change between runs")
+	seed = eval[string](t, ctx, jsSeed)
+	click(t, ctx, "[data-testid=seed-pin]")
+	waitFor(t, ctx, "the pinned seed in the link", fmt.Sprintf(`new URLSearchParams(location.search).get("seed") === %q`, seed), 10*time.Second)
+	generate(t, ctx)
+	require.Equal(t, seed, eval[string](t, ctx, jsSeed))
+	first := text(t, ctx, jsStepText)
+	generate(t, ctx)
+	require.Equal(t, first, text(t, ctx, jsStepText), "a pinned seed repeats the run")
+
+	// A bad value is reported next to its field as it is typed; Generate
+	// says why it is off, and the last result stays.
+	before := eval[[]string](t, ctx, jsStates)
+	typeInto(t, ctx, "[data-testid=block-length]", "7")
+	waitFor(t, ctx, "the block length problem", `!!document.querySelector("[data-testid=problem-block-length]")`, 10*time.Second)
+	require.True(t, eval[bool](t, ctx, `document.querySelector("[data-testid=generate]").disabled`))
+	require.Contains(t, text(t, ctx, "[data-testid=generate-why]"), "Block length must divide the length")
+	require.Equal(t, before, eval[[]string](t, ctx, jsStates), "the last result was wiped")
+	typeInto(t, ctx, "[data-testid=block-length]", "8")
+	waitFor(t, ctx, "the problem to clear", `!document.querySelector("[data-testid=problem-block-length]")`, 10*time.Second)
+	waitFor(t, ctx, "Generate to come back", jsReady, 10*time.Second)
+	require.Empty(t, text(t, ctx, "[data-testid=generate-why]"))
+
+	// Infilling: the infill example sets Length 0, says so, and only the
+	// blanks are filled, each word after a single space.
+	eval[bool](t, ctx, `[...document.querySelectorAll("[data-testid=example]")].find(b => b.textContent.includes("___")).click(); true`)
+	waitFor(t, ctx, "the infill example's settings", `document.querySelector("[data-testid=gen-length]").value === "0"`, 10*time.Second)
+	require.Contains(t, text(t, ctx, ".example-note"), "Length is now 0")
+	waitFor(t, ctx, "the infill preview", jsReady, 10*time.Second)
 	generate(t, ctx)
 	states = eval[[]string](t, ctx, jsStates)
 	require.Zero(t, count(states, "masked"), "blanks left: %v", states)
-	require.Equal(t, 8, count(states, "new")+count(states, "kept"), "two blanks of 4 masks: %v", states)
+	require.Equal(t, 12, count(states, "new")+count(states, "kept"), "three blanks of 4 masks: %v", states)
+	require.Zero(t, eval[int](t, ctx, `[...document.querySelectorAll("[data-testid=token][data-state=prompt]")].filter(e => e.textContent === "·").length`),
+		"a space before a blank became a prompt cell of its own")
 	require.Empty(t, cons.take(), "console errors while infilling")
 
-	// The instruct model answers inside its chat template.
+	// The instruct model, loaded by the link: its own examples, its note,
+	// an answer inside its chat template.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?model=instruct&len=32&block=32&steps=32")))
 	waitFor(t, ctx, "the instruct model to load", jsReady, 2*time.Minute)
+	require.Contains(t, text(t, ctx, "[data-testid=model-note]"), "fine-tuned")
+	chips := eval[[]string](t, ctx, `[...document.querySelectorAll("[data-testid=example]")].map(b => b.textContent)`)
+	require.NotEmpty(t, chips)
+	for i, chip := range chips {
+		eval[bool](t, ctx, fmt.Sprintf(`document.querySelectorAll("[data-testid=example]")[%d].click(); true`, i))
+		waitFor(t, ctx, "the example in the prompt", fmt.Sprintf(`document.querySelector("[data-testid=prompt]").value === %q`, chip), 10*time.Second)
+	}
+	waitFor(t, ctx, "the instruct model's preview", jsReady, 10*time.Second)
 	generate(t, ctx)
 	require.Zero(t, count(eval[[]string](t, ctx, jsStates), "masked"), "the instruct model left masks")
 	require.Empty(t, cons.take(), "console errors with the instruct model")
 
-	// Phone width.
+	// The slowest speed: the engine runs on, the canvas moves one step per
+	// key press; with a threshold, the line under the slider says how many
+	// positions reached it.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?len=16&block=16&steps=16&speed=key&threshold=0.9")))
+	waitFor(t, ctx, "the model to load for stepping", jsReady, 2*time.Minute)
+	generate(t, ctx)
+	require.Equal(t, 0, view(t, ctx), "at one step per key press the canvas waits for a key")
+	eval[bool](t, ctx, `document.querySelector("[data-testid=next-step]").focus(); true`)
+	for want := 1; want <= 2; want++ {
+		require.NoError(t, chromedp.Do(ctx, chromedp.KeyEvent("\r")))
+		waitFor(t, ctx, fmt.Sprintf("step %d after a key press", want), fmt.Sprintf(`document.querySelector(".step-label").textContent.startsWith("after step %d of")`, want), 10*time.Second)
+	}
+	require.Equal(t, 2, view(t, ctx))
+	require.Contains(t, text(t, ctx, "[data-testid=threshold-note]"), "Step 2:")
+	eval[bool](t, ctx, `document.querySelector("[data-testid=step-slider]").focus(); true`)
+	require.NoError(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)))
+	waitFor(t, ctx, "step 3 after an arrow key", `document.querySelector(".step-label").textContent.startsWith("after step 3 of")`, 10*time.Second)
+
+	// A link asking for a billion steps is clamped, with a notice.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?steps=1000000000")))
+	waitFor(t, ctx, "the model to load with a clamped link", `!!document.querySelector("[data-testid=canvas]") && !!document.querySelector(".notice")`, 2*time.Minute)
+	require.Contains(t, text(t, ctx, ".notice"), "steps=1000000000 is outside 1..1024: using 1024")
+
+	// Phone: after Generate the canvas is in view, every target is at
+	// least 44 px, zoom is allowed and a tapped cell's inspector is on
+	// screen.
 	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-			Width: 390, Height: 844, DeviceScaleFactor: 2, Mobile: true})
+		if _, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: 390, Height: 844, DeviceScaleFactor: 2, Mobile: true}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5})
 		return err
 	}))
 	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url)))
+	waitFor(t, ctx, "the model to load on a phone", jsReady, 2*time.Minute)
+	viewport := eval[string](t, ctx, `document.querySelector("meta[name=viewport]").content`)
+	require.NotContains(t, viewport, "user-scalable")
+	require.NotContains(t, viewport, "maximum-scale")
 	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
+	generate(t, ctx)
+	waitFor(t, ctx, "the canvas to scroll into view", `(() => { const r = document.querySelector("[data-testid=canvas]").getBoundingClientRect();
+		return r.top >= 0 && r.top < innerHeight * 0.6; })()`, 10*time.Second)
 	viewportScreenshot(t, ctx, "phone")
+	small := eval[[]string](t, ctx, jsSmallTargets)
+	require.Empty(t, small, "touch targets under 44 px")
+	eval[bool](t, ctx, `document.querySelector("[data-testid=token][data-state=kept]").click(); true`)
+	waitFor(t, ctx, "the inspector on screen", `(() => { const e = document.querySelector("[data-testid=inspector]"); if (!e) return false;
+		const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight + 1 && r.height > 40; })()`, 10*time.Second)
+	viewportScreenshot(t, ctx, "phone-inspector")
+	click(t, ctx, "[data-testid=inspector-close]")
 	screenshot(t, ctx, "phone-full")
 	_, err = chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: false}); err != nil {
+			return err
+		}
 		_, err := cdp.Call(ctx, tg, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
 		return err
 	}))
 	require.NoError(t, err)
+	require.Empty(t, cons.take(), "console errors on a phone")
 
-	// Stop: a long generation stops after a step, with masks left.
+	// Stop: a long generation stops after a step, with masks left; focus
+	// is on Stop while it runs and back on Generate after.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?len=96&block=96&steps=96")))
 	waitFor(t, ctx, "the model to load again", jsReady, 2*time.Minute)
 	eval[bool](t, ctx, jsClickGen)
 	waitFor(t, ctx, "the first step", `document.querySelector("[data-testid=status]").textContent.startsWith("Generating: step")`, time.Minute)
+	require.Equal(t, "stop", eval[string](t, ctx, `document.activeElement.id`), "focus while generating")
 	eval[bool](t, ctx, `document.querySelector("[data-testid=stop]").click(); true`)
 	waitFor(t, ctx, "the generation to stop", jsFinished, time.Minute)
 	require.True(t, strings.HasPrefix(eval[string](t, ctx, jsStatus), "Stopped"), eval[string](t, ctx, jsStatus))
 	require.Positive(t, count(eval[[]string](t, ctx, jsStates), "masked"), "a stopped generation leaves masks")
 	require.Less(t, eval[int](t, ctx, jsSliderMax), 96)
+	waitFor(t, ctx, "focus back on Generate", `document.activeElement.id === "generate"`, 10*time.Second)
 	require.Empty(t, cons.take(), "console errors around Stop")
 
 	// Offline: once the service worker has cached the site, a reload with
@@ -357,5 +529,40 @@ func TestSite(t *testing.T) {
 	require.Zero(t, count(eval[[]string](t, ctx, jsStates), "masked"), "offline generation left masks")
 	if errs := cons.take(); len(errs) > 0 {
 		t.Fatalf("console errors offline: %v", errors.New(strings.Join(errs, "\n")))
+	}
+}
+
+// A damaged model file: the page says so next to the picker, offers Retry
+// and the other model, and the other model works.
+func TestSiteModelError(t *testing.T) {
+	if os.Getenv("UNMASK_E2E") == "" {
+		t.Skip("end-to-end test: run with UNMASK_E2E=1 after make static (make e2e does both)")
+	}
+	dist := filepath.Join(root, "dist")
+	model, err := os.ReadFile(filepath.Join(dist, "web", "models", "unmask-base.unmask"))
+	require.NoError(t, err, "run make static first")
+	s := serve(t, dist)
+	s.replaced.Store("/web/models/unmask-base.unmask", model[:len(model)/2])
+	ctx, cons := browser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url)))
+	waitForState(t, ctx, "the model problem", `!!document.querySelector("[data-testid=model-problem]")`, 2*time.Minute)
+	require.NotEmpty(t, text(t, ctx, "[data-testid=model-problem] strong"))
+	require.True(t, eval[bool](t, ctx, `!!document.querySelector("[data-testid=retry]")`))
+	require.True(t, eval[bool](t, ctx, `document.querySelector("[data-testid=generate]").disabled`))
+	viewportScreenshot(t, ctx, "model-error")
+
+	// Retry fails again on the same damaged file, and says so again.
+	click(t, ctx, "[data-testid=retry]")
+	waitForState(t, ctx, "the retried load", `document.querySelector("[data-testid=status]").textContent.startsWith("Downloading") ||
+		!!document.querySelector("[data-testid=model-problem]")`, time.Minute)
+	waitForState(t, ctx, "the model problem again", `!!document.querySelector("[data-testid=model-problem]")`, time.Minute)
+
+	click(t, ctx, "[data-testid=use-other-model]")
+	waitFor(t, ctx, "the other model to load", jsReady, 2*time.Minute)
+	require.Contains(t, text(t, ctx, "[data-testid=model-note]"), "fine-tuned")
+	require.False(t, eval[bool](t, ctx, `!!document.querySelector("[data-testid=model-problem]")`))
+	for _, e := range cons.take() {
+		// The worker's failed load is expected here; nothing else is.
+		require.Contains(t, e, "model", "console error: %s", e)
 	}
 }

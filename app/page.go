@@ -47,7 +47,8 @@ type page struct {
 
 // newPage is the page's constructor, used by the router.
 func newPage() app.Composer {
-	return &page{settings: defaultSettings(), selected: -1}
+	s := defaultSettings()
+	return &page{settings: s, player: player{pace: s.Pace}, selected: -1}
 }
 
 func (p *page) OnMount(ctx app.Context) {

@@ -353,9 +353,9 @@ func TestPageWorkerCrash(t *testing.T) {
 // A worker that stops answering counts as crashed.
 func TestClientSilence(t *testing.T) {
 	defer func(d time.Duration) { silenceLimit = d }(silenceLimit)
-	silenceLimit = 20 * time.Millisecond
 	pt := newPageTester(t)
 	pt.ready()
+	silenceLimit = 20 * time.Millisecond
 	pt.do(func(ctx app.Context) { pt.p.generate(ctx) })
 	require.Eventually(t, func() bool {
 		pt.disp.Consume()

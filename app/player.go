@@ -15,6 +15,11 @@ const (
 	PaceMax Pace = 0  // as fast as the engine goes; a replay runs at maxReplayRate
 )
 
+// defaultPace is the pace a visitor first sees: slow enough to watch the
+// text form (a 48-step run takes 6 s), which the engine alone does in
+// about one.
+const defaultPace Pace = 8
+
 // paces are the speed control's stops, slowest first.
 var paces = []Pace{PaceKey, 1, 2, 4, 8, 16, PaceMax}
 
@@ -52,7 +57,7 @@ func parsePace(s string) (Pace, error) {
 			return p, nil
 		}
 	}
-	return PaceMax, fmt.Errorf("speed=%q is not one of key, 1, 2, 4, 8, 16, max", s)
+	return defaultPace, fmt.Errorf("speed=%q is not one of key, 1, 2, 4, 8, 16, max", s)
 }
 
 // paceIndex is the control position of a pace.

@@ -44,7 +44,7 @@ func modelDefaults(id string) Settings {
 	o := engine.DefaultOptions()
 	o.GenLength, o.Steps = 48, 48
 	o.BlockLength, o.Temperature, o.CFGScale = m.BlockLength, m.Temperature, m.CFGScale
-	return Settings{Model: m.ID, Prompt: m.Examples[0].Prompt, Blank: 4, Options: o}
+	return Settings{Model: m.ID, Prompt: m.Examples[0].Prompt, Blank: 4, Options: o, Pace: defaultPace}
 }
 
 // The URL keys, short so shared links stay readable.

@@ -106,7 +106,7 @@ func TestParseSettingsSpeedAndSeed(t *testing.T) {
 	s, errs = parseSettings(url.Values{})
 	require.Empty(t, errs)
 	assert.False(t, s.PinSeed)
-	assert.Equal(t, PaceMax, s.Pace)
+	assert.Equal(t, defaultPace, s.Pace)
 }
 
 func TestSetGenLength(t *testing.T) {

@@ -183,8 +183,13 @@ const (
 	jsReady    = `(() => { const b = document.querySelector("[data-testid=generate]"); return !!b && !b.disabled; })()`
 	jsStates   = `[...document.querySelectorAll("[data-testid=token]")].map(e => e.dataset.state)`
 	jsStatus   = `document.querySelector("[data-testid=status]").textContent`
-	jsFinished = `(() => { const s = document.querySelector("[data-testid=status]").textContent;
+	// jsEngineDone: the engine has finished the generation started last.
+	jsEngineDone = `(() => { const s = document.querySelector("[data-testid=status]").textContent;
 		return document.querySelector("[data-testid=canvas]").dataset.run !== window.__run && (s.startsWith("Done") || s.startsWith("Stopped")); })()`
+	// jsFinished: and the canvas, paced by the speed control, shows its
+	// last step.
+	jsFinished = `(() => { const slider = document.querySelector("[data-testid=step-slider]");
+		return ` + jsEngineDone + ` && slider.value === slider.max; })()`
 	jsSliderMax = `Number(document.querySelector("[data-testid=step-slider]").max)`
 	jsClickGen  = `window.__run = document.querySelector("[data-testid=canvas]").dataset.run; window.__genStart = performance.now(); document.querySelector("[data-testid=generate]").click(); true`
 	jsMarkEnd   = `window.__genEnd = performance.now(); true`
@@ -270,6 +275,10 @@ func browser(t *testing.T) (context.Context, *console) {
 	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	require.NoError(t, err, "Debian's chromium is needed (make e2e installs it)")
+	// The profile is removed after the browser, and a file Chromium is
+	// still closing does not fail the test (t.TempDir would).
+	profile, err := os.MkdirTemp("", "unmask-e2e-")
+	require.NoError(t, err)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
@@ -281,7 +290,7 @@ func browser(t *testing.T) (context.Context, *console) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
@@ -289,7 +298,7 @@ func browser(t *testing.T) (context.Context, *console) {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc(); os.RemoveAll(profile) })
 	c := &console{}
 	_, err = chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: longTaskScript})
@@ -446,7 +455,8 @@ func TestSite(t *testing.T) {
 	// positions reached it.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?len=16&block=16&steps=16&speed=key&threshold=0.9")))
 	waitFor(t, ctx, "the model to load for stepping", jsReady, 2*time.Minute)
-	generate(t, ctx)
+	eval[bool](t, ctx, jsClickGen)
+	waitFor(t, ctx, "the engine to finish", jsEngineDone, 3*time.Minute)
 	require.Equal(t, 0, view(t, ctx), "at one step per key press the canvas waits for a key")
 	eval[bool](t, ctx, `document.querySelector("[data-testid=next-step]").focus(); true`)
 	for want := 1; want <= 2; want++ {

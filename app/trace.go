@@ -245,16 +245,18 @@ func (t *Trace) Text(v int, tokens []string) string {
 	}
 	var b strings.Builder
 	for _, c := range cells[start:] {
+		if c.Pos >= generated && c.EOS {
+			break
+		}
 		switch {
-		case c.Pos >= generated && c.EOS:
-			return b.String()
 		case c.State == CellMasked:
 			b.WriteString(maskGlyph)
 		case c.Token >= 0 && c.Token < len(tokens):
 			b.WriteString(tokens[c.Token])
 		}
 	}
-	return b.String()
+	// The first word's own space is no indent.
+	return strings.TrimLeft(b.String(), " ")
 }
 
 // ThresholdNote says, for a generation with a parallel threshold, how many

@@ -159,8 +159,8 @@ func TestTraceText(t *testing.T) {
 	tr := twoStepTrace(true)
 	tr.GenLength = 4
 	assert.Equal(t, "░░░░", tr.Text(0, tokens), "step 0: every generated position masked")
-	assert.Equal(t, " a fine░░", tr.Text(1, tokens))
-	assert.Equal(t, " a fine day", tr.Text(2, tokens), "cut at the EOS")
+	assert.Equal(t, "a fine░░", tr.Text(1, tokens))
+	assert.Equal(t, "a fine day", tr.Text(2, tokens), "cut at the EOS")
 
 	// Blanks in the prompt: the whole canvas shows, so the fillings read
 	// in their place.

@@ -3,10 +3,10 @@ package main
 // modelEntry is one model the page offers. The list below is the whole
 // configuration: add, rename or reorder models here.
 type modelEntry struct {
-	ID    string // short name used in the URL (?model=)
-	Name  string // label in the picker
-	File  string // model file under web/, fetched by the engine worker
-	Chat  bool   // wrap prompts in the chat template
+	ID   string // short name used in the URL (?model=)
+	Name string // label in the picker
+	File string // model file under web/, fetched by the engine worker
+	Chat bool   // wrap prompts in the chat template
 	// Note says, next to the picker, what the model can and cannot do
 	// (from its card, web/models/README.md).
 	Note string
@@ -24,9 +24,9 @@ type modelEntry struct {
 // models lists the shipped models; the first is the default.
 var models = []modelEntry{
 	{
-		ID:    "base",
-		Name:  "Unmask base",
-		File:  "models/unmask-base.unmask",
+		ID:   "base",
+		Name: "Unmask base",
+		File: "models/unmask-base.unmask",
 		Note: "3.3M parameters, trained here on Jane Austen, the King James Bible and WordNet: " +
 			"it continues text and fills blanks in Austen- and Bible-flavoured English, " +
 			"locally grammatical but without sense; it is here to show how diffusion decoding works, not to answer questions.",
@@ -41,10 +41,10 @@ var models = []modelEntry{
 		},
 	},
 	{
-		ID:    "instruct",
-		Name:  "Unmask instruct",
-		File:  "models/unmask-instruct.unmask",
-		Chat:  true,
+		ID:   "instruct",
+		Name: "Unmask instruct",
+		File: "models/unmask-instruct.unmask",
+		Chat: true,
 		Note: "The base model fine-tuned on 21,000 prompt/answer pairs: it repeats a sentence, fills in blanks, " +
 			"names which book a passage is from and uses about half of the words it is given; " +
 			"open questions get generic answers, so the examples stay with what it can do.",

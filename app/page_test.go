@@ -276,7 +276,9 @@ func TestPageRejectsBadSettings(t *testing.T) {
 		pt.p.onFieldText(ctx, app.Action{Value: fieldText{Field: fieldSteps, OK: false}})
 	})
 	assert.Equal(t, "Fix the settings first: Steps must be a whole number.", blockedReason(pt.p.problems()))
-	pt.do(func(ctx app.Context) { pt.p.onFieldText(ctx, app.Action{Value: fieldText{Field: fieldSteps, OK: true}}) })
+	pt.do(func(ctx app.Context) {
+		pt.p.onFieldText(ctx, app.Action{Value: fieldText{Field: fieldSteps, OK: true}})
+	})
 	assert.Empty(t, pt.p.problems(), "a fixed field is no longer reported")
 }
 

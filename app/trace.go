@@ -12,17 +12,17 @@ import (
 // trace, and the end. The page replays any step from it without running
 // the model again.
 type Trace struct {
-	Mask    int                  // the mask token id
-	EOS     int                  // the end-of-text token id
-	Planned int                  // steps planned (an upper bound with a threshold)
+	Mask    int // the mask token id
+	EOS     int // the end-of-text token id
+	Planned int // steps planned (an upper bound with a threshold)
 	// GenLength, Threshold and Chat are the generation's settings that
 	// the views below need.
 	GenLength int
 	Threshold float64
 	Chat      bool
-	Steps   []protocol.StepInfo  // in order
-	Done    *protocol.DoneInfo   // nil while generating
-	commits map[int]commitRecord // position -> when and how it was filled
+	Steps     []protocol.StepInfo  // in order
+	Done      *protocol.DoneInfo   // nil while generating
+	commits   map[int]commitRecord // position -> when and how it was filled
 }
 
 // commitRecord is when a position was filled.

@@ -180,9 +180,9 @@ func loadAverage() string {
 
 // JavaScript snippets over the page's test hooks.
 const (
-	jsReady    = `(() => { const b = document.querySelector("[data-testid=generate]"); return !!b && !b.disabled; })()`
-	jsStates   = `[...document.querySelectorAll("[data-testid=token]")].map(e => e.dataset.state)`
-	jsStatus   = `document.querySelector("[data-testid=status]").textContent`
+	jsReady  = `(() => { const b = document.querySelector("[data-testid=generate]"); return !!b && !b.disabled; })()`
+	jsStates = `[...document.querySelectorAll("[data-testid=token]")].map(e => e.dataset.state)`
+	jsStatus = `document.querySelector("[data-testid=status]").textContent`
 	// jsEngineDone: the engine has finished the generation started last.
 	jsEngineDone = `(() => { const s = document.querySelector("[data-testid=status]").textContent;
 		return document.querySelector("[data-testid=canvas]").dataset.run !== window.__run && (s.startsWith("Done") || s.startsWith("Stopped")); })()`

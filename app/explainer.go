@@ -29,6 +29,8 @@ type explainer struct {
 	Order     []int  // the step that filled each generated position of the page's last generation
 
 	client   *engineClient
+	near     bool // the panel is on screen or close to it
+	observer app.Value
 	loaded   string // ModelFile of the model the worker holds
 	loading  bool
 	model    *protocol.ModelInfo
@@ -52,20 +54,49 @@ func (e *explainer) OnMount(ctx app.Context) {
 	e.client = newEngineClient(ctx.Dispatch)
 	e.client.OnRestart = func(ctx app.Context, _ error) { e.loaded = ""; e.OnUpdate(ctx) }
 	e.client.OnWorkerError = func(ctx app.Context, err error) { e.busy, e.loading, e.problem = false, false, err.Error() }
+	e.watchNear(ctx)
 	e.OnUpdate(ctx)
 }
 
+// watchNear marks the panel near once it comes within a screen of the
+// viewport: a visitor who never scrolls to it never starts its worker.
+func (e *explainer) watchNear(ctx app.Context) {
+	ctor := app.Window().Get("IntersectionObserver")
+	if !ctor.Truthy() {
+		e.near = true
+		return
+	}
+	var seen app.Func
+	seen = app.FuncOf(func(_ app.Value, args []app.Value) any {
+		entries := args[0]
+		for i := range entries.Length() {
+			if entries.Index(i).Get("isIntersecting").Bool() {
+				e.observer.Call("disconnect")
+				seen.Release()
+				ctx.Dispatch(func(ctx app.Context) { e.near = true; e.OnUpdate(ctx) })
+				break
+			}
+		}
+		return nil
+	})
+	e.observer = ctor.New(seen, map[string]any{"rootMargin": "100% 0px"})
+	e.observer.Call("observe", e.JSValue())
+}
+
 func (e *explainer) OnDismount() {
+	if e.observer != nil && e.observer.Truthy() {
+		e.observer.Call("disconnect")
+	}
 	if e.client != nil && e.client.link != nil {
 		e.client.link.Close()
 	}
 }
 
-// OnUpdate loads the page's model once the page has it ready, so the
-// explainer's download and start never slow the page's own. The worker
-// starts then too.
+// OnUpdate loads the page's model once the page has it ready and the panel
+// is near the screen, so the explainer's download and worker never slow
+// the page's own.
 func (e *explainer) OnUpdate(ctx app.Context) {
-	if e.client == nil || !e.Start || e.loaded == e.ModelFile {
+	if e.client == nil || !e.Start || !e.near || e.loaded == e.ModelFile {
 		return
 	}
 	if e.client.link == nil {

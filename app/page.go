@@ -95,7 +95,13 @@ func (p *page) Render() app.UI {
 	var inspection *Inspection
 	var stepText, stepNote string
 	sliderMax := p.settings.Options.Steps
-	if p.trace != nil {
+	switch {
+	case p.trace != nil && p.trace.Len() == 0 && p.preview != nil && p.model != nil:
+		// Until the first step arrives the canvas keeps the preview: the
+		// same cells, so Generate costs no redraw of the whole canvas.
+		cells = previewCells(p.preview, p.settings.Options.GenLength, p.model.Config.MaskTokenID)
+		sliderMax = p.trace.SliderMax()
+	case p.trace != nil:
 		cells = p.trace.View(p.player.view)
 		summaries = p.trace.Summaries()
 		sliderMax = p.trace.SliderMax()
@@ -105,7 +111,7 @@ func (p *page) Render() app.UI {
 		}
 		stepText = p.trace.Text(p.player.view, p.tokens())
 		stepNote = p.trace.ThresholdNote(p.player.view)
-	} else if p.preview != nil && p.model != nil {
+	case p.preview != nil && p.model != nil:
 		cells = previewCells(p.preview, p.settings.Options.GenLength, p.model.Config.MaskTokenID)
 	}
 	var order []int
@@ -135,7 +141,7 @@ func (p *page) Render() app.UI {
 				&timeline{Value: p.player.view, Max: sliderMax, Playing: p.player.playing, Running: p.running,
 					Steps: p.traceLen(), Pace: p.player.pace},
 				app.If(stepNote != "", app.P().Class("step-note help").DataSet("testid", "threshold-note").Text(stepNote)),
-				app.If(p.trace != nil,
+				app.If(p.trace != nil && p.trace.Len() > 0,
 					app.Blockquote().Class("output-text").DataSet("testid", "step-text").
 						Aria("label", "Text at the step shown").Text(stepText),
 				),

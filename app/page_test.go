@@ -446,6 +446,8 @@ func TestExplainer(t *testing.T) {
 	})
 	assert.Empty(t, workers.link().sent, "nothing loads before the page's model is ready")
 	do(func(ctx app.Context) { e.Start = true; e.OnUpdate(ctx) })
+	assert.Empty(t, workers.link().sent, "nor before the panel is near the screen")
+	do(func(ctx app.Context) { e.near = true; e.OnUpdate(ctx) })
 	load := workers.link().last()
 	require.Equal(t, protocol.Load, load.Type)
 	assert.Equal(t, models[0].File, load.Load.URL)

@@ -327,8 +327,12 @@ func TestSite(t *testing.T) {
 	waitFor(t, ctx, "the canvas preview", `document.querySelectorAll("[data-testid=token]").length > 0`, time.Minute)
 	viewportScreenshot(t, ctx, "ready")
 
-	// How it works: the model guesses the masked words of the demo sentence.
+	// How it works: once scrolled to, the model guesses the masked words
+	// of the demo sentence.
+	require.False(t, eval[bool](t, ctx, `!!document.querySelector(".demo-canvas")`), "the explainer started before it was near the screen")
+	eval[bool](t, ctx, `document.getElementById("how").scrollIntoView(); true`)
 	waitFor(t, ctx, "the explainer's sentence", `!!document.querySelector(".demo-canvas")`, time.Minute)
+	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
 	eval[bool](t, ctx, `[...document.querySelectorAll(".demo button")].find(b => b.textContent === "Ask the model").click(); true`)
 	waitFor(t, ctx, "the model's guesses", `document.querySelectorAll(".demo-canvas .cell.new").length > 0`, time.Minute)
 
@@ -562,10 +566,10 @@ func TestSiteModelError(t *testing.T) {
 	viewportScreenshot(t, ctx, "model-error")
 
 	// Retry fails again on the same damaged file, and says so again.
+	eval[bool](t, ctx, `window.__problem = document.querySelector("[data-testid=model-problem]"); true`)
 	click(t, ctx, "[data-testid=retry]")
-	waitForState(t, ctx, "the retried load", `document.querySelector("[data-testid=status]").textContent.startsWith("Downloading") ||
-		!!document.querySelector("[data-testid=model-problem]")`, time.Minute)
-	waitForState(t, ctx, "the model problem again", `!!document.querySelector("[data-testid=model-problem]")`, time.Minute)
+	waitForState(t, ctx, "the model problem again, from the retried load", `(() => {
+		const e = document.querySelector("[data-testid=model-problem]"); return !!e && e !== window.__problem; })()`, time.Minute)
 
 	click(t, ctx, "[data-testid=use-other-model]")
 	waitFor(t, ctx, "the other model to load", jsReady, 2*time.Minute)

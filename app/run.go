@@ -324,7 +324,13 @@ func (p *page) onGenerateError(ctx app.Context, err *engineError) {
 // it is idle (gcpause.go).
 func (p *page) endGeneration(ctx app.Context) {
 	p.running, p.stopping = false, false
-	ctx.Defer(func(ctx app.Context) { moveFocus("generate") })
+	// At one step per key press the next key press belongs to Next step,
+	// not to another Generate.
+	next := "generate"
+	if p.player.pace == PaceKey && p.trace != nil && p.player.view < p.trace.Len() {
+		next = "next-step"
+	}
+	ctx.Defer(func(ctx app.Context) { moveFocus(next) })
 	collectWhenIdle(ctx, p.busy)
 }
 

@@ -462,7 +462,7 @@ func TestSite(t *testing.T) {
 	eval[bool](t, ctx, jsClickGen)
 	waitFor(t, ctx, "the engine to finish", jsEngineDone, 3*time.Minute)
 	require.Equal(t, 0, view(t, ctx), "at one step per key press the canvas waits for a key")
-	eval[bool](t, ctx, `document.querySelector("[data-testid=next-step]").focus(); true`)
+	waitFor(t, ctx, "focus on Next step, where the key presses go", `document.activeElement.id === "next-step"`, 10*time.Second)
 	for want := 1; want <= 2; want++ {
 		require.NoError(t, chromedp.Do(ctx, chromedp.KeyEvent("\r")))
 		waitFor(t, ctx, fmt.Sprintf("step %d after a key press", want), fmt.Sprintf(`document.querySelector(".step-label").textContent.startsWith("after step %d of")`, want), 10*time.Second)

@@ -30,8 +30,8 @@ func (i *inspector) Render() app.UI {
 	case in.Prompt:
 		when = "Part of the prompt: it stays as written."
 	case in.CommitStep >= 0:
-		when = fmt.Sprintf("Committed at step %d as “%s” with probability %.2f.", in.CommitStep+1,
-			displayToken(i.Tokens, in.Commit.Token), in.Commit.Prob)
+		when = fmt.Sprintf("Committed at step %d as “%s”, which the model gave %s.", in.CommitStep+1,
+			displayToken(i.Tokens, in.Commit.Token), percent(in.Commit.Prob))
 	case in.LaterStep >= 0:
 		when = fmt.Sprintf("Still masked here; step %d commits it as “%s”.", in.LaterStep+1,
 			displayToken(i.Tokens, in.Commit.Token))
@@ -67,4 +67,13 @@ func (i *inspector) Render() app.UI {
 			})),
 		),
 	)
+}
+
+// percent writes a probability for people: one decimal, and "under 0.1%"
+// rather than a misleading 0.0% for a sampled long shot.
+func percent(p float64) string {
+	if p < 0.001 {
+		return "under 0.1%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*p)
 }

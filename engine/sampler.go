@@ -51,6 +51,9 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 	if opts.GenLength == 0 && promptMasks == 0 {
 		return nil, fmt.Errorf("%w: gen_length 0 needs masks in the prompt to infill", ErrOptions)
 	}
+	if masked := opts.GenLength + promptMasks; opts.Steps > masked {
+		return nil, fmt.Errorf("%w: %d steps for %d masked positions (at most one step per masked position)", ErrOptions, opts.Steps, masked)
+	}
 	T := len(prompt) + opts.GenLength
 	if T > s.Cap {
 		return nil, fmt.Errorf("%w: prompt %d + gen_length %d = %d tokens, limit %d", ErrTooLong, len(prompt), opts.GenLength, T, s.Cap)

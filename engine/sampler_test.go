@@ -58,6 +58,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"threshold above 1", func(o *Options) { o.Threshold = 1.5 }, false},
 		{"unknown remasking", func(o *Options) { o.Remasking = "greedy" }, false},
 		{"huge top-k", func(o *Options) { o.TopK = 1000 }, false},
+		{"steps 2^62", func(o *Options) { o.Steps = 1 << 62 }, false},
+		{"steps 1e9", func(o *Options) { o.Steps = 1e9 }, false},
 	}
 	for _, tt := range tests {
 		o := base
@@ -212,6 +214,13 @@ func TestGenerateErrors(t *testing.T) {
 	assert.ErrorIs(t, err, ErrToken)
 	_, err = st.Generate(context.Background(), []int{1}, Options{Steps: 4, Remasking: LowConfidence}, nil)
 	assert.ErrorIs(t, err, ErrOptions, "nothing to infill")
+	_, err = st.Generate(context.Background(), []int{1}, Options{Steps: 16, GenLength: 8, BlockLength: 8, Remasking: LowConfidence}, nil)
+	assert.ErrorIs(t, err, ErrOptions, "more steps than masks")
+	assert.ErrorContains(t, err, "16 steps for 8 masked positions")
+	_, err = st.Generate(context.Background(), []int{1, 49, 2}, Options{Steps: 2, Remasking: LowConfidence}, nil)
+	assert.ErrorIs(t, err, ErrOptions, "more steps than the prompt's masks")
+	_, err = st.Generate(context.Background(), []int{1, 49, 2}, Options{Steps: 9, GenLength: 8, BlockLength: 8, Remasking: LowConfidence}, nil)
+	assert.NoError(t, err, "as many steps as masks, the prompt's included")
 	_, err = st.Forward(nil)
 	assert.Error(t, err)
 	_, err = st.Forward([]int{-1})

@@ -92,7 +92,7 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		if b == 0 && opts.GenLength > 0 {
 			n += promptMasks
 		}
-		schedule := transferSchedule(n, stepsPerBlock)
+		schedule := TransferSchedule(n, stepsPerBlock)
 		for i := range stepsPerBlock {
 			if opts.Threshold > 0 && countMasks(x[:end], mask) == 0 {
 				break // Fast-dLLM: the block filled early
@@ -114,19 +114,6 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		}
 	}
 	return x, nil
-}
-
-// transferSchedule is the reference get_num_transfer_tokens: n tokens over
-// steps steps, n/steps each and the first n%steps steps one more.
-func transferSchedule(n, steps int) []int {
-	k := make([]int, steps)
-	for i := range k {
-		k[i] = n / steps
-		if i < n%steps {
-			k[i]++
-		}
-	}
-	return k
 }
 
 func countMasks(ids []int, mask int) int {

@@ -35,7 +35,7 @@ func TestTransferSchedule(t *testing.T) {
 		{0, 2, []int{0, 0}},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, transferSchedule(tt.n, tt.steps), "%d over %d", tt.n, tt.steps)
+		assert.Equal(t, tt.want, TransferSchedule(tt.n, tt.steps), "%d over %d", tt.n, tt.steps)
 	}
 }
 

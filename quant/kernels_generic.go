@@ -1,6 +1,10 @@
 package quant
 
-import "math"
+import (
+	"math"
+
+	"unmask/internal/cephes"
+)
 
 // The reference kernels. Each is the definition of its fast twin; the fast
 // twins are tested against these on tables of shapes and by fuzzing.
@@ -163,19 +167,19 @@ func sum4(x []float32) float32 {
 	return sum
 }
 
-// Constants of expf (Cephes expf). ln2Hi + ln2Lo is ln 2, ln2Hi with few
-// enough bits that n*ln2Hi is exact.
+// Constants of expf: Cephes' (package cephes, shared with the trainer) and
+// the rounding constant of this implementation.
 const (
-	expLog2e = 1.44269504088896341
+	expLog2e = cephes.Log2e
 	expMagic = 12582912 // 1.5·2^23: adding it rounds to a whole number
-	expLn2Hi = 0.693359375
-	expLn2Lo = -2.12194440e-4
-	expP0    = 1.9875691500e-4
-	expP1    = 1.3981999507e-3
-	expP2    = 8.3334519073e-3
-	expP3    = 4.1665795894e-2
-	expP4    = 1.6666665459e-1
-	expP5    = 5.0000001201e-1
+	expLn2Hi = cephes.Ln2Hi
+	expLn2Lo = cephes.Ln2Lo
+	expP0    = cephes.ExpP0
+	expP1    = cephes.ExpP1
+	expP2    = cephes.ExpP2
+	expP3    = cephes.ExpP3
+	expP4    = cephes.ExpP4
+	expP5    = cephes.ExpP5
 )
 
 // expf is e^x in float32 arithmetic, the exponential of every kernel

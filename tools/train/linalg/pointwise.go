@@ -1,6 +1,10 @@
 package linalg
 
-import "math"
+import (
+	"math"
+
+	"unmask/internal/cephes"
+)
 
 // Pointwise kernels: the exponentials of attention, SiLU and the loss.
 // Each calls the implementation installed by the platform file; the
@@ -23,18 +27,20 @@ func Exp(x float32) float32 {
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
+// The clamps of this implementation and Cephes' constants (package expf,
+// shared with the engine's kernels).
 const (
 	expLo = -87.3
 	expHi = 88.3
-	log2e = 1.44269504088896341
-	ln2Hi = 0.693359375
-	ln2Lo = -2.12194440e-4
-	expP0 = 1.9875691500e-4
-	expP1 = 1.3981999507e-3
-	expP2 = 8.3334519073e-3
-	expP3 = 4.1665795894e-2
-	expP4 = 1.6666665459e-1
-	expP5 = 5.0000001201e-1
+	log2e = cephes.Log2e
+	ln2Hi = cephes.Ln2Hi
+	ln2Lo = cephes.Ln2Lo
+	expP0 = cephes.ExpP0
+	expP1 = cephes.ExpP1
+	expP2 = cephes.ExpP2
+	expP3 = cephes.ExpP3
+	expP4 = cephes.ExpP4
+	expP5 = cephes.ExpP5
 )
 
 // Softmax replaces x by softmax(scale·x).

@@ -167,20 +167,8 @@ func sum4(x []float32) float32 {
 	return sum
 }
 
-// Constants of expf: Cephes' (package cephes, shared with the trainer) and
-// the rounding constant of this implementation.
-const (
-	expLog2e = cephes.Log2e
-	expMagic = 12582912 // 1.5·2^23: adding it rounds to a whole number
-	expLn2Hi = cephes.Ln2Hi
-	expLn2Lo = cephes.Ln2Lo
-	expP0    = cephes.ExpP0
-	expP1    = cephes.ExpP1
-	expP2    = cephes.ExpP2
-	expP3    = cephes.ExpP3
-	expP4    = cephes.ExpP4
-	expP5    = cephes.ExpP5
-)
+// expMagic is 1.5·2^23: adding it to a float32 rounds it to a whole number.
+const expMagic = 12582912
 
 // expf is e^x in float32 arithmetic, the exponential of every kernel
 // (about 2 ulp): x is clamped to [-88, 88], split as x = n·ln2 + r with
@@ -198,16 +186,16 @@ func expf(x float32) float32 {
 	if x < -88 {
 		x = -88
 	}
-	t := float32(x*expLog2e) + expMagic
+	t := float32(x*cephes.Log2e) + expMagic
 	n := t - expMagic
-	r := x - float32(n*expLn2Hi)
-	r -= float32(n * expLn2Lo)
+	r := x - float32(n*cephes.Ln2Hi)
+	r -= float32(n * cephes.Ln2Lo)
 	z := float32(r * r)
-	y := float32(r*expP0) + expP1
-	y = float32(y*r) + expP2
-	y = float32(y*r) + expP3
-	y = float32(y*r) + expP4
-	y = float32(y*r) + expP5
+	y := float32(r*cephes.ExpP0) + cephes.ExpP1
+	y = float32(y*r) + cephes.ExpP2
+	y = float32(y*r) + cephes.ExpP3
+	y = float32(y*r) + cephes.ExpP4
+	y = float32(y*r) + cephes.ExpP5
 	y = float32(float32(y*z)+r) + 1
 	return y * math.Float32frombits((math.Float32bits(t)-0x4b3fff81)<<23)
 }

@@ -15,32 +15,23 @@ import (
 // (inputs are clamped there, so tiny results stay normal numbers).
 func Exp(x float32) float32 {
 	x = max(expLo, min(expHi, x))
-	n := float32(math.RoundToEven(float64(x * log2e)))
-	r := x - n*ln2Hi - n*ln2Lo
-	p := float32(expP0)
-	p = p*r + expP1
-	p = p*r + expP2
-	p = p*r + expP3
-	p = p*r + expP4
-	p = p*r + expP5
+	n := float32(math.RoundToEven(float64(x * cephes.Log2e)))
+	r := x - n*cephes.Ln2Hi - n*cephes.Ln2Lo
+	p := float32(cephes.ExpP0)
+	p = p*r + cephes.ExpP1
+	p = p*r + cephes.ExpP2
+	p = p*r + cephes.ExpP3
+	p = p*r + cephes.ExpP4
+	p = p*r + cephes.ExpP5
 	p = p*r*r + r + 1
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
-// The clamps of this implementation and Cephes' constants (package expf,
-// shared with the engine's kernels).
+// The clamps of this implementation; its other constants are Cephes'
+// (package cephes, shared with the engine's kernels).
 const (
 	expLo = -87.3
 	expHi = 88.3
-	log2e = cephes.Log2e
-	ln2Hi = cephes.Ln2Hi
-	ln2Lo = cephes.Ln2Lo
-	expP0 = cephes.ExpP0
-	expP1 = cephes.ExpP1
-	expP2 = cephes.ExpP2
-	expP3 = cephes.ExpP3
-	expP4 = cephes.ExpP4
-	expP5 = cephes.ExpP5
 )
 
 // Softmax replaces x by softmax(scale·x).

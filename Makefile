@@ -55,9 +55,11 @@ check-wasm: wabt
 	done
 
 # The kernel tests under Node, SIMD and relaxed SIMD both required (the
-# native run of package quant covers them again through wazero).
+# native run of package quant covers them again through wazero), and the
+# engine's int8 tests that run on every kernel path.
 test-wasm: nodejs
 	GOOS=js GOARCH=wasm UNMASK_REQUIRE_KERNELS=relaxed-simd $(GO) test -count=1 -exec="$(NODE_EXEC)" ./quant/
+	GOOS=js GOARCH=wasm UNMASK_REQUIRE_KERNELS=relaxed-simd $(GO) test -count=1 -exec="$(NODE_EXEC)" -run '^TestQ8' ./engine/
 
 # Kernel GOPS (SIMD, relaxed SIMD, Go in wasm) and forward passes per second
 # of the ~5M-parameter q8 benchmark model over 256 tokens (SIMD and Go in

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"unmask/quant"
+	"unmask/quant/quanttest"
 )
 
 // The int8 engine against a reference written here from the definitions
@@ -209,11 +210,9 @@ func TestQ8ForwardMatchesReference(t *testing.T) {
 		for _, v := range want {
 			scale = max(scale, math.Abs(v))
 		}
-		for _, path := range quant.AvailableKernels() {
+		for _, path := range quanttest.Paths(t) {
 			t.Run(fmt.Sprintf("group=%d/%s", group, path), func(t *testing.T) {
-				_, err := quant.UseKernels(path)
-				require.NoError(t, err)
-				t.Cleanup(func() { quant.UseKernels("go") })
+				quanttest.Use(t, path)
 				got, err := NewState(m, len(tokens)).Forward(tokens)
 				require.NoError(t, err)
 				var worst float64

@@ -1,4 +1,4 @@
-package quant_test
+package engine_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"unmask/engine"
-	"unmask/quant"
+	"unmask/quant/quanttest"
 )
 
 // goldenGenerate holds, per case of TestQ8GenerateSameOnEveryPath, the
@@ -51,9 +51,9 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 		opts := base
 		edit(&opts)
 		var want []engine.Step
-		for _, path := range quant.KernelPathsForTest(t) {
+		for _, path := range quanttest.Paths(t) {
 			t.Run(fmt.Sprintf("%s/%s", name, path), func(t *testing.T) {
-				quant.UseKernelsForTest(t, path)
+				quanttest.Use(t, path)
 				var steps []engine.Step
 				st := engine.NewState(model, 0)
 				out, err := st.Generate(context.Background(), prompt, opts, func(s engine.Step) { steps = append(steps, s) })
@@ -74,7 +74,7 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 					digests[name] = digest
 				}
 				if !*update && golden[name] != digest {
-					t.Fatalf("steps differ from %s (run go test ./quant -run Q8Generate -update)", goldenGenerate)
+					t.Fatalf("steps differ from %s (run go test ./engine -run Q8Generate -update)", goldenGenerate)
 				}
 				for i := range want {
 					if i >= len(steps) || !reflect.DeepEqual(steps[i], want[i]) {
@@ -99,7 +99,7 @@ func writeGoldenGenerate(t *testing.T, digests map[string]string) {
 		rows = append(rows, name+" "+digests[name])
 	}
 	writeGolden(t, goldenGenerate, "# sha256 of the JSON of each case's steps (TestQ8GenerateSameOnEveryPath) with the Go references;\n"+
-		"# written by go test ./quant -run Q8Generate -update\n", rows)
+		"# written by go test ./engine -run Q8Generate -update\n", rows)
 }
 
 func readGoldenGenerate(t *testing.T) map[string]string {

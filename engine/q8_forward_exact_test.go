@@ -14,6 +14,8 @@ import (
 
 	"unmask/engine"
 	"unmask/quant/quanttest"
+
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden and q8_generate.golden from the Go references")
@@ -41,20 +43,18 @@ func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
 				st := engine.NewState(model, len(ids))
 				st.Threads = threads
 				logits, err := st.Forward(ids)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				got := rowDigests(logits, model.Config.EmbeddingSize)
 				if *update && path == "go" && threads == 1 {
 					writeGoldenForward(t, got)
 					want = got
 				}
 				if len(want) != len(got) {
-					t.Fatalf("%s has %d rows, the pass %d (run go test ./engine -run Q8Forward -update)", goldenForward, len(want), len(got))
+					require.Failf(t, "unexpected result", "%s has %d rows, the pass %d (run go test ./engine -run Q8Forward -update)", goldenForward, len(want), len(got))
 				}
 				for i := range got {
 					if got[i] != want[i] {
-						t.Fatalf("logits of token %d differ from %s (first values %v)", i, goldenForward,
+						require.Failf(t, "unexpected result", "logits of token %d differ from %s (first values %v)", i, goldenForward,
 							logits[i*model.Config.EmbeddingSize:][:4])
 					}
 				}
@@ -83,9 +83,7 @@ func readGolden(t *testing.T, path string) []string {
 	if os.IsNotExist(err) && *update {
 		return nil
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var rows []string
 	sc := bufio.NewScanner(f)
@@ -94,9 +92,7 @@ func readGolden(t *testing.T, path string) []string {
 			rows = append(rows, line)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	return rows
 }
 
@@ -108,7 +104,5 @@ func writeGoldenForward(t *testing.T, rows []string) {
 // writeGolden writes a golden file: its comment lines, then one row a line.
 func writeGolden(t *testing.T, path, comment string, rows []string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(comment+strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(comment+strings.Join(rows, "\n")+"\n"), 0o644))
 }

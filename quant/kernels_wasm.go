@@ -4,9 +4,9 @@ package quant
 
 import "unsafe"
 
-// The WebAssembly SIMD kernels (web/kernels/kernels.wat) are imported from
+// The WebAssembly SIMD kernels (quant/wasm/kernels.wat, assembled into web/kernels/kernels.wasm) are imported from
 // the module "kernels", which the loader web/kernels/kernels.js provides:
-// a forwarding module (web/kernels/glue.wat) whose functions call through
+// a forwarding module (quant/wasm/glue.wat) whose functions call through
 // a table that the loader fills with the kernel module's functions once
 // that module is instantiated with this program's memory. Pointers are
 // addresses in that memory; every call is preceded by a bounds check here.
@@ -76,7 +76,7 @@ const (
 // platformKernels offers the kernel sets the loader installed, the one
 // the loader timed fastest last. Relaxed SIMD replaces only the int8
 // product: for float32 work, V8 11 made f32x4.relaxed_madd slower than
-// f32x4.mul + f32x4.add (see web/kernels/kernels_relaxed.wat).
+// f32x4.mul + f32x4.add (see quant/wasm/kernels_relaxed.wat).
 func platformKernels() []kernelSet {
 	level := kernelLevel()
 	if level == levelNone {

@@ -46,7 +46,12 @@ nodejs:
 	@command -v node >/dev/null || { apt-get update >/dev/null; apt-get install -y nodejs >/dev/null; } || \
 		{ echo "make: node missing and apt-get install nodejs failed; install Node.js 20" >&2; exit 1; }
 
+# The kernel list is declared once (quant/internal/kernelgen); go generate
+# ./quant writes the kernelSet struct, the //go:wasmimport lines,
+# quant/wasm/glue.wat and the loader's slots from it, and a unit test fails
+# when one of them is stale.
 kernels: wabt
+	$(GO) generate ./quant
 	@for f in $(KERNELS_WAT); do $(WAT2WASM) --enable-relaxed-simd --debug-names $$f -o $(KERNELS_OUT)/$$(basename $${f%.wat}).wasm || exit 1; done
 
 check-wasm: wabt

@@ -544,12 +544,14 @@ func TestFileSeeds(t *testing.T) {
 	}
 }
 
-// FuzzLoad feeds arbitrary bytes to the loader: it must return a model that
-// validates and re-encodes, or an error, and never panic.
+// FuzzLoad feeds arbitrary bytes to the loader (also as the converter
+// reads them, version 1 included): it must return a model that validates
+// and re-encodes, or an error, and never panic.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(FileMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, load := range []func([]byte) (*Model, error){Load, LoadUnverified} {
+		legacy := func(data []byte) (*Model, error) { return load(data, true, true) } // as LoadFileForConversion
+		for _, load := range []func([]byte) (*Model, error){Load, LoadUnverified, legacy} {
 			m, err := load(data)
 			if err != nil {
 				require.Nil(t, m)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -583,4 +584,18 @@ func TestSum4(t *testing.T) {
 	// lanes: 1e8+3, 1+0.5, -1e8+0.25, 1+0; (l0+l2) + (l1+l3) + 7
 	l0, l1, l2, l3 := float32(1e8)+3, float32(1)+0.5, float32(-1e8)+0.25, float32(1)
 	require.Equal(t, ((l0+l2)+(l1+l3))+7, sum4(x))
+}
+
+// Every kernel set implements every kernel of the generated kernelSet, so a
+// kernel added to the list (quant/internal/kernelgen) without an
+// implementation fails here rather than as a nil call.
+func TestKernelSetsComplete(t *testing.T) {
+	for _, k := range append([]kernelSet{genericKernels}, fastKernelSets(t)...) {
+		v := reflect.ValueOf(k)
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.Func {
+				assert.False(t, f.IsNil(), "%s has no %s", k.name, v.Type().Field(i).Name)
+			}
+		}
+	}
 }

@@ -262,6 +262,9 @@ func (s Settings) Problems(prompt promptInfo, canvas int) []problem {
 		add(fieldSteps, "at most %d", maxSteps)
 	case o.Steps%blocks != 0:
 		add(fieldSteps, "must be a multiple of the %d blocks (for example %d)", blocks, max(blocks, o.Steps/blocks*blocks))
+	case prompt.Known && o.Steps > o.GenLength+prompt.Masks && o.GenLength+prompt.Masks > 0:
+		// The engine commits at least one mask a step.
+		add(fieldSteps, "at most %d: there are only %d masks to fill", o.GenLength+prompt.Masks, o.GenLength+prompt.Masks)
 	}
 	if len(out) == 0 {
 		// Whatever else the engine refuses.

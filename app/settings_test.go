@@ -151,8 +151,11 @@ func TestSettingsCheck(t *testing.T) {
 			"Length at most 118: the model's canvas holds 128 tokens and the prompt takes 10"},
 		{"too long for any canvas", func(s *Settings) { s.Options.GenLength, s.Options.BlockLength = 2048, 2048 }, promptInfo{}, 0, "Length at most 1024"},
 		{"infill without blanks", func(s *Settings) { s.setGenLength(0) }, known(10, 0), 256, "Length 0 only fills ___ blanks"},
-		{"infill with blanks", func(s *Settings) { s.setGenLength(0) }, known(10, 4), 256, ""},
+		{"infill with blanks", func(s *Settings) { s.setGenLength(0); s.Options.Steps = 4 }, known(10, 4), 256, ""},
 		{"blank zero", func(s *Settings) { s.Blank = 0 }, promptInfo{}, 0, "Blank length must be 1 to 64"},
+		{"more steps than masks", func(s *Settings) { s.Options.Steps = 96 }, known(10, 0), 256, "Steps at most 48: there are only 48 masks to fill"},
+		{"infill steps count the blanks", func(s *Settings) { s.setGenLength(0); s.Options.Steps = 12 }, known(10, 12), 256, ""},
+		{"infill steps past the blanks", func(s *Settings) { s.setGenLength(0); s.Options.Steps = 13 }, known(10, 12), 256, "Steps at most 12"},
 		{"engine refuses", func(s *Settings) { s.Options.Remasking = "coin" }, promptInfo{}, 0, "remasking"},
 	}
 	for _, tt := range tests {

@@ -30,14 +30,28 @@ func holdGC() {
 	debug.SetMemoryLimit(int64(m.HeapAlloc) + gcSafetyMargin)
 }
 
-// collectWhenIdle collects garbage gcIdleDelay from now unless busy says
-// the page is working then.
-func collectWhenIdle(ctx app.Context, busy func() bool) {
-	ctx.After(gcIdleDelay, func(app.Context) {
+// idleCollector collects garbage once the page has been idle for
+// gcIdleDelay: not streaming, not loading, not replaying. While it is busy
+// the collection waits, so it never lands in the middle of what the
+// visitor watches; at most one collection is pending.
+type idleCollector struct{ pending bool }
+
+// schedule asks for a collection when busy next says the page is idle.
+func (c *idleCollector) schedule(ctx app.Context, busy func() bool) {
+	if c.pending {
+		return
+	}
+	c.pending = true
+	var try func(ctx app.Context)
+	later := func() { time.AfterFunc(gcIdleDelay, func() { ctx.Dispatch(try) }) }
+	try = func(ctx app.Context) {
 		if busy() {
+			later()
 			return
 		}
+		c.pending = false
 		runtime.GC()
 		holdGC()
-	})
+	}
+	later()
 }

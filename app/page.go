@@ -43,6 +43,8 @@ type page struct {
 
 	previewSeq int   // the latest preview asked for; older ones are dropped
 	preview    []int // the prompt as the next generation will see it
+
+	gc idleCollector
 }
 
 // newPage is the page's constructor, used by the router.

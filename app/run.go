@@ -79,7 +79,7 @@ func (p *page) onReady(ctx app.Context, entry modelEntry, m *protocol.ModelInfo)
 	p.kernel = m.KernelPath
 	p.setStatus(fmt.Sprintf("Ready: %s loaded in %.0f ms. Press Generate.", entry.Name, m.LoadMS), false)
 	p.askPreview(ctx)
-	collectWhenIdle(ctx, p.busy)
+	p.gc.schedule(ctx, p.busy)
 }
 
 // previewDelay lets typing settle before the prompt is encoded again.
@@ -331,11 +331,12 @@ func (p *page) endGeneration(ctx app.Context) {
 		next = "next-step"
 	}
 	ctx.Defer(func(ctx app.Context) { moveFocus(next) })
-	collectWhenIdle(ctx, p.busy)
+	p.gc.schedule(ctx, p.busy)
 }
 
-// busy says whether the page is streaming a generation or loading a model.
-func (p *page) busy() bool { return p.running || p.loading }
+// busy says whether the page is streaming a generation, loading a model or
+// moving the canvas through the steps.
+func (p *page) busy() bool { return p.running || p.loading || p.player.playing }
 
 func (p *page) stop(ctx app.Context) {
 	if !p.running {

@@ -92,17 +92,22 @@ type ModelInfo struct {
 // StepInfo is one denoising step as the sampler reported it, with timing.
 type StepInfo struct {
 	engine.Step
-	Steps     int     `json:"steps"`      // steps planned in all (an upper bound with a threshold)
+	Steps     int     `json:"steps"`      // steps planned in all (with a threshold, the most it can take)
 	ElapsedMS float64 `json:"elapsed_ms"` // time of this step
 }
 
 // DoneInfo ends a generation.
 type DoneInfo struct {
-	Output        []int   `json:"output"` // the final canvas
-	Text          string  `json:"text"`   // the generated part, decoded
-	Stopped       bool    `json:"stopped"`
-	Steps         int     `json:"steps"`
-	ForwardPasses int     `json:"forward_passes"`
-	ElapsedMS     float64 `json:"elapsed_ms"`
-	TokensPerS    float64 `json:"tokens_per_s"` // generated tokens per second
+	Output        []int  `json:"output"` // the final canvas
+	Text          string `json:"text"`   // the generated part, decoded
+	Stopped       bool   `json:"stopped"`
+	Steps         int    `json:"steps"`
+	ForwardPasses int    `json:"forward_passes"` // passes run (steps with nothing to commit run none)
+	// PositionsComputed is the canvas positions the passes ran through the
+	// Transformer; PositionsFull is what full passes would have run
+	// (ForwardPasses × canvas length). A cache saves the difference.
+	PositionsComputed int     `json:"positions_computed"`
+	PositionsFull     int     `json:"positions_full"`
+	ElapsedMS         float64 `json:"elapsed_ms"`
+	TokensPerS        float64 `json:"tokens_per_s"` // generated tokens per second
 }

@@ -261,14 +261,23 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	// Steps planned: with a threshold the linear schedule is not used and
+	// a step commits at least one mask, so at most one step per mask.
+	planned := opts.Steps
+	if opts.Threshold > 0 {
+		planned = opts.GenLength + masks
+	}
+	T := len(prompt) + opts.GenLength
 	start := time.Now()
 	stepStart := start
-	steps := 0
+	steps, passes, computed := 0, 0, 0
 	observe := func(s engine.Step) {
 		w.host.Send(protocol.Response{Type: protocol.StepDone, ID: id, Step: &protocol.StepInfo{
-			Step: s, Steps: opts.Steps, ElapsedMS: msSince(stepStart),
+			Step: s, Steps: planned, ElapsedMS: msSince(stepStart),
 		}})
 		steps++
+		passes += s.Passes // a step with nothing to commit runs none
+		computed += s.Passes * (s.ComputedTo - s.ComputedFrom)
 		w.host.Yield()
 		stepStart = time.Now()
 	}
@@ -278,18 +287,16 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 		return err
 	}
 	elapsed := msSince(start)
-	passes := steps
-	if opts.CFGScale > 0 {
-		passes *= 2
-	}
 	generated := opts.GenLength + masks
 	done := &protocol.DoneInfo{
-		Output:        out,
-		Text:          generatedText(m, prompt, out),
-		Stopped:       stopped,
-		Steps:         steps,
-		ForwardPasses: passes,
-		ElapsedMS:     elapsed,
+		Output:            out,
+		Text:              generatedText(m, prompt, out),
+		Stopped:           stopped,
+		Steps:             steps,
+		ForwardPasses:     passes,
+		PositionsComputed: computed,
+		PositionsFull:     passes * T,
+		ElapsedMS:         elapsed,
 	}
 	if elapsed > 0 && !stopped {
 		done.TokensPerS = float64(generated) / (elapsed / 1000)

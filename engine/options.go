@@ -59,6 +59,19 @@ func ParseCache(s string) (Cache, error) {
 	return "", fmt.Errorf("%w: unknown cache %q (want none, prefix or dual)", ErrOptions, s)
 }
 
+// String and Set make a *Cache a flag.Value: --cache none|prefix|dual.
+func (c *Cache) String() string { return string(*c) }
+
+// Set parses a mode name (ParseCache).
+func (c *Cache) Set(s string) error {
+	v, err := ParseCache(s)
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
 // ErrOptions reports sampler options that do not make sense.
 var ErrOptions = errors.New("invalid generation options")
 

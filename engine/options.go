@@ -103,7 +103,8 @@ func DefaultOptions() Options {
 }
 
 // Validate checks the options as the reference does: gen_length must be a
-// multiple of block_length and steps a multiple of the number of blocks.
+// multiple of block_length and steps (unless a threshold replaces them) a
+// multiple of the number of blocks.
 // GenLength 0 is allowed only for infilling, when the prompt itself holds
 // masks; Generate checks that.
 func (o *Options) Validate() error {
@@ -112,7 +113,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: gen_length %d, want >= 0", ErrOptions, o.GenLength)
 	case o.GenLength > 0 && (o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0):
 		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
-	case o.Steps <= 0 || o.Steps%o.Blocks() != 0:
+	case o.Threshold == 0 && (o.Steps <= 0 || o.Steps%o.Blocks() != 0): // a threshold does not use Steps
 		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.Blocks())
 	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
 		return fmt.Errorf("%w: temperature %v, want a finite value >= 0", ErrOptions, o.Temperature)

@@ -96,18 +96,20 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		if b == 0 && opts.GenLength > 0 {
 			n += promptMasks
 		}
-		schedule := transferSchedule(n, stepsPerBlock)
+		var schedule []int // with a threshold, none
+		if opts.Threshold == 0 {
+			schedule = transferSchedule(n, stepsPerBlock)
+		}
 		sp.cached = false // the block's first pass fills the caches
 		for i := 0; ; i++ {
-			k := 0 // with a threshold: the most confident, then the threshold
-			if opts.Threshold > 0 {
-				if countMasks(x[:end], mask) == 0 {
-					break // Fast-dLLM: the block runs until it is filled
-				}
-			} else {
-				if i == stepsPerBlock {
-					break
-				}
+			if opts.Threshold > 0 && countMasks(x[:end], mask) == 0 {
+				break // Fast-dLLM: with a threshold the block runs until it is filled
+			}
+			if opts.Threshold == 0 && i == stepsPerBlock {
+				break
+			}
+			k := 0 // with a threshold: the most confident, then all that reach it
+			if opts.Threshold == 0 {
 				k = schedule[i]
 			}
 			if err := ctx.Err(); err != nil {

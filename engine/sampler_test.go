@@ -53,6 +53,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero block", func(o *Options) { o.BlockLength = 0 }, false},
 		{"steps not a multiple of blocks", func(o *Options) { o.Steps = 7 }, false},
 		{"zero steps", func(o *Options) { o.Steps = 0 }, false},
+		{"steps unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 0, 0.9 }, true},
+		{"steps not a multiple, unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 7, 0.9 }, true},
 		{"negative temperature", func(o *Options) { o.Temperature = -0.1 }, false},
 		{"negative cfg", func(o *Options) { o.CFGScale = -1 }, false},
 		{"threshold above 1", func(o *Options) { o.Threshold = 1.5 }, false},
@@ -162,6 +164,7 @@ func TestGenerateThreshold(t *testing.T) {
 		assert.Len(t, s.Committed, 1)
 	}
 
+	o.Steps = 0        // Steps is not even needed
 	o.Threshold = 1e-9 // everything reaches it: one step per block
 	out, steps := run(t, st, []int{1, 2}, o)
 	assert.Len(t, steps, 2)

@@ -90,7 +90,7 @@ type Options struct {
 	// filled; Steps and the linear schedule are then not used.
 	Threshold float64
 	// Cache reuses keys and values within a block (Fast-dLLM); "" is none.
-	Cache       Cache  `json:"cache,omitempty"`
+	Cache       Cache
 	SuppressEOS bool   // set the EOS logit to -inf (the reference's logits_eos_inf)
 	Seed        uint64 // seeds the Gumbel noise and random remasking
 	TopK        int    // candidates per masked position in the trace (0: 5)
@@ -99,7 +99,7 @@ type Options struct {
 // DefaultOptions are the settings of the LLaDA README's example, scaled to
 // a small canvas.
 func DefaultOptions() Options {
-	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5}
+	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5, Cache: NoCache}
 }
 
 // Validate checks the options as the reference does: gen_length must be a

@@ -161,7 +161,7 @@ func cachedReference(t *testing.T, st *State, prompt []int, o Options) [][]int {
 	var trace [][]int
 	for b := range o.Blocks() {
 		start, end := len(prompt)+b*o.BlockLength, len(prompt)+(b+1)*o.BlockLength
-		schedule := transferSchedule(o.BlockLength, o.Steps/o.Blocks())
+		schedule := TransferSchedule(o.BlockLength, o.Steps/o.Blocks())
 		cond, uncond := NewKVCache(c, T), NewKVCache(c, T)
 		for i, k := range schedule {
 			trace = append(trace, append([]int(nil), x...))
@@ -245,7 +245,7 @@ func TestGenerateCachedWithGuidance(t *testing.T) {
 func TestGenerateCachedInfill(t *testing.T) {
 	st := samplerState(t)
 	mask := st.Model.Config.MaskTokenID
-	prompt := []int{1, mask, 3, mask, 5, 6}
+	prompt := []int{1, mask, mask, 3, mask, mask, 5, 6}
 	for _, cache := range []Cache{PrefixCache, DualCache} {
 		for _, genLength := range []int{0, 8} {
 			o := Options{Steps: 4, GenLength: genLength, BlockLength: 4, Remasking: LowConfidence, Cache: cache}

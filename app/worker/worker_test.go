@@ -212,11 +212,15 @@ func TestForwardPassesCountedAsRun(t *testing.T) {
 	h := &fakeHost{}
 	w := NewWorker(h)
 	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)
+	mask := m.Config.MaskTokenID
+	prompt := []int{5, mask, mask, mask, mask, 6, mask, mask, mask, mask, 7}
 	for _, cfg := range []float64{0, 1} {
-		// 8 masks over 32 steps: one a step for 8 steps, then nothing to do.
-		opts := engine.Options{Steps: 32, GenLength: 8, BlockLength: 8, CFGScale: cfg, Remasking: engine.LowConfidence}
+		// 8 prompt masks and 2 blocks of 4 over 16 steps, 8 a block: the
+		// first block's 12 masks take all 8, the second's 4 masks fill it
+		// in 4 and its last 4 steps have nothing to do.
+		opts := engine.Options{Steps: 16, GenLength: 8, BlockLength: 4, CFGScale: cfg, Remasking: engine.LowConfidence}
 		run(t, w, protocol.Request{Type: protocol.Generate, ID: 3,
-			Generate: &protocol.GenerateRequest{IDs: []int{5, 6, 7}, Options: protocol.WireOptions(opts)}})
+			Generate: &protocol.GenerateRequest{IDs: prompt, Options: protocol.WireOptions(opts)}})
 		var done *protocol.DoneInfo
 		passes := 0
 		for _, r := range h.take() {
@@ -229,9 +233,9 @@ func TestForwardPassesCountedAsRun(t *testing.T) {
 		}
 		require.NotNil(t, done)
 		perStep := 1 + int(cfg)
-		assert.Equal(t, 32, done.Steps, "cfg %v", cfg)
-		assert.Equal(t, 8*perStep, passes, "cfg %v: passes the steps report", cfg)
-		assert.Equal(t, 8*perStep, done.ForwardPasses, "cfg %v", cfg)
+		assert.Equal(t, 16, done.Steps, "cfg %v", cfg)
+		assert.Equal(t, 12*perStep, passes, "cfg %v: passes the steps report", cfg)
+		assert.Equal(t, 12*perStep, done.ForwardPasses, "cfg %v", cfg)
 	}
 }
 

@@ -26,9 +26,10 @@ var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden and 
 const goldenForward = "testdata/q8_forward.golden"
 
 // An int8 model's logits are the same bits on every kernel path: the Go
-// references, the native kernels and, under Node (make test-wasm), the
-// WebAssembly ones with SIMD128 and relaxed SIMD, on one goroutine or
-// two, and the same as the golden, which the native Go references wrote.
+// references, the native kernels and the WebAssembly ones (natively
+// through wazero; under Node, make test-wasm, SIMD128 and relaxed SIMD),
+// on one goroutine or two, and the same as the golden, which the native Go
+// references wrote.
 func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
 	model := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
 	ids := make([]int, 64)

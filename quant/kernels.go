@@ -28,16 +28,21 @@ var genericKernels = kernelSet{
 // active is the set the exported kernels call.
 var active = genericKernels
 
+// hostKernels are kernel sets that tests register natively
+// (RegisterWasmHost); they are offered after the platform's.
+var hostKernels []kernelSet
+
 // KernelPath names the active kernel implementation: "go" (the plain Go
 // references), "simd" (WebAssembly SIMD128), "relaxed-simd" or "avx2"
 // (amd64 built with GOEXPERIMENT=simd, on a processor with AVX2).
 func KernelPath() string { return active.name }
 
 // AvailableKernels lists the kernel paths this program can use, "go"
-// (always there) first and the fastest last.
+// (always there) first and the platform's fastest last, then any that a
+// test registered (RegisterWasmHost).
 func AvailableKernels() []string {
 	names := []string{genericKernels.name}
-	for _, k := range platformKernels() {
+	for _, k := range append(platformKernels(), hostKernels...) {
 		names = append(names, k.name)
 	}
 	return names
@@ -56,7 +61,7 @@ func UseKernels(path string) (string, error) {
 		active = sets[len(sets)-1]
 		return active.name, nil
 	}
-	for _, k := range sets {
+	for _, k := range append(sets, hostKernels...) {
 		if k.name == path {
 			active = k
 			return active.name, nil

@@ -1,8 +1,8 @@
 // Package quanttest lets tests outside package quant run on every kernel
-// path this build offers: the plain Go references ("go") and the fast
-// kernels of the platform ("avx2" natively with GOEXPERIMENT=simd; "simd"
-// and "relaxed-simd" under Node with web/kernels/run_node.js). Package
-// quant's own tests also run the WebAssembly kernels natively in wazero.
+// path: the plain Go references ("go"), the fast kernels of the platform
+// ("avx2" natively with GOEXPERIMENT=simd; "simd" and "relaxed-simd" under
+// Node with web/kernels/run_node.js) and, natively, the WebAssembly SIMD
+// kernels run in wazero ("wazero-simd").
 package quanttest
 
 import (
@@ -22,6 +22,7 @@ const RequireEnv = "UNMASK_REQUIRE_KERNELS"
 // test when the path named by $UNMASK_REQUIRE_KERNELS is missing.
 func Paths(tb testing.TB) []string {
 	tb.Helper()
+	registerHost(tb)
 	paths := quant.AvailableKernels()
 	if want := os.Getenv(RequireEnv); want != "" && !slices.Contains(paths, want) {
 		tb.Fatalf("kernel path %s required but not available (have %v)", want, paths)

@@ -93,29 +93,57 @@ func WriteState(path string, s *State) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// ReadState loads a file written by WriteState, checking its checksum.
+// maxStateHeader bounds a state file's JSON header (settings and loss
+// history), and maxStateValues the values per array (4 GiB of float32s),
+// so a damaged or foreign file is refused before anything is allocated
+// from the sizes it declares.
+const (
+	maxStateHeader = 64 << 20
+	maxStateValues = 1 << 30
+)
+
+// ReadState loads a file written by WriteState, checking its checksum. It
+// reads no more than the header declares: the magic and the header length
+// are checked first, and the arrays' size against the model the header
+// describes before they are read.
 func ReadState(path string) (*State, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) < 16 || string(data[:8]) != stateMagic {
+	defer f.Close()
+	var prefix [16]byte
+	if _, err := io.ReadFull(f, prefix[:]); err != nil || string(prefix[:8]) != stateMagic {
 		return nil, fmt.Errorf("%w: %s is not a training state", ErrState, path)
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != stateVersion {
+	if v := binary.LittleEndian.Uint32(prefix[8:]); v != stateVersion {
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrState, v, stateVersion)
 	}
-	hl := int(binary.LittleEndian.Uint32(data[12:]))
-	if 16+hl > len(data) {
+	hl := int64(binary.LittleEndian.Uint32(prefix[12:]))
+	if hl > maxStateHeader {
+		return nil, fmt.Errorf("%w: a header of %d bytes (limit %d)", ErrState, hl, maxStateHeader)
+	}
+	header, err := readExactly(f, hl)
+	if err != nil {
 		return nil, fmt.Errorf("%w: header runs past the end", ErrState)
 	}
 	var h stateHeader
-	if err := json.Unmarshal(data[16:16+hl], &h); err != nil {
+	if err := json.Unmarshal(header, &h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrState, err)
 	}
-	body := data[16+hl:]
-	if h.Size <= 0 || h.Size != Size(&h.Config) || len(body) != 3*4*h.Size {
-		return nil, fmt.Errorf("%w: %d bytes of arrays for %d values", ErrState, len(body), h.Size)
+	if err := h.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	if h.Size <= 0 || h.Size > maxStateValues || h.Size != Size(&h.Config) {
+		return nil, fmt.Errorf("%w: %d values per array for this model", ErrState, h.Size)
+	}
+	want := int64(3 * 4 * h.Size)
+	body, err := readExactly(f, want)
+	if err != nil {
+		return nil, fmt.Errorf("%w: fewer than the %d bytes of arrays the header declares", ErrState, want)
+	}
+	if n, _ := f.Read(prefix[:1]); n != 0 {
+		return nil, fmt.Errorf("%w: more than the %d bytes of arrays the header declares", ErrState, want)
 	}
 	if got := sha256.Sum256(body); hex.EncodeToString(got[:]) != h.SHA256 {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrState)
@@ -123,6 +151,20 @@ func ReadState(path string) (*State, error) {
 	s := h.State
 	s.Params, s.M, s.V = floats(body[:4*h.Size]), floats(body[4*h.Size:8*h.Size]), floats(body[8*h.Size:])
 	return &s, nil
+}
+
+// readExactly reads n bytes, growing its buffer as they arrive, so a file
+// shorter than it claims costs no more memory than it holds.
+func readExactly(r io.Reader, n int64) ([]byte, error) {
+	var buf bytes.Buffer
+	got, err := io.Copy(&buf, io.LimitReader(r, n))
+	if err != nil {
+		return nil, err
+	}
+	if got != n {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), nil
 }
 
 func writeFloats(w io.Writer, a []float32) error {

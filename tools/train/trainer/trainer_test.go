@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -280,6 +282,59 @@ func TestLossFallsOnToyCorpus(t *testing.T) {
 			last := heldout()
 			t.Logf("%s: held-out loss %.3f -> %.3f", objective, first, last)
 			assert.Less(t, last, first/2)
+		})
+	}
+}
+
+// A state file that is damaged, foreign or endless is refused with
+// ErrState, and before anything is allocated from the sizes it declares.
+func TestReadStateRefusesBadFiles(t *testing.T) {
+	p, err := NewParams(tinyConfig())
+	require.NoError(t, err)
+	good := filepath.Join(t.TempDir(), "state.bin")
+	require.NoError(t, WriteState(good, &State{Config: p.Config, Params: p.Data,
+		M: make([]float32, len(p.Data)), V: make([]float32, len(p.Data))}))
+	data, err := os.ReadFile(good)
+	require.NoError(t, err)
+	hl := int(binary.LittleEndian.Uint32(data[12:]))
+
+	// withHeader rewrites the JSON header through edit, keeping the arrays.
+	withHeader := func(edit func(h map[string]any)) []byte {
+		var h map[string]any
+		require.NoError(t, json.Unmarshal(data[16:16+hl], &h))
+		edit(h)
+		header, err := json.Marshal(h)
+		require.NoError(t, err)
+		out := append([]byte(nil), data[:16]...)
+		binary.LittleEndian.PutUint32(out[12:], uint32(len(header)))
+		return append(append(out, header...), data[16+hl:]...)
+	}
+	hugeHeader := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint32(hugeHeader[12:], 0xffffffff)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"zeros", make([]byte, 1<<16), "not a training state"},
+		{"empty", nil, "not a training state"},
+		{"header length past the limit", hugeHeader, "limit"},
+		{"header past the end", data[:16+hl/2], "past the end"},
+		{"arrays cut short", data[:len(data)-5], "fewer than"},
+		{"a byte too many", append(append([]byte(nil), data...), 0), "more than"},
+		{"size of a huge model", withHeader(func(h map[string]any) { h["size"] = 1 << 40 }), "values per array"},
+		{"layers 1e9", withHeader(func(h map[string]any) {
+			h["config"].(map[string]any)["n_layers"] = 1e9
+			h["size"] = 1e9
+		}), "values per array"},
+		{"no heads", withHeader(func(h map[string]any) { h["config"].(map[string]any)["n_heads"] = 0 }), "bad training state"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.bin")
+			require.NoError(t, os.WriteFile(path, tc.file, 0o644))
+			_, err := ReadState(path)
+			require.ErrorIs(t, err, ErrState)
+			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

@@ -1,5 +1,7 @@
 package main
 
+import "unmask/app/protocol"
+
 // modelEntry is one model the page offers. The list below is the whole
 // configuration: add, rename or reorder models here.
 type modelEntry struct {
@@ -16,6 +18,12 @@ type modelEntry struct {
 	BlockLength int
 	Temperature float64
 	CFGScale    float64
+
+	// SHA256 (hex) and Size (bytes) pin the file's content: the worker
+	// refuses any other file, and caches keep this one by its hash.
+	// go test ./app -run Pins -update rewrites them from web/.
+	SHA256 string
+	Size   int64
 }
 
 // models lists the shipped models; the first is the default.
@@ -34,6 +42,8 @@ var models = []modelEntry{
 			"She looked at him and said,",
 			"The ___ was ___ and the ___ were quiet.",
 		},
+		SHA256: "ff6e7d7707b70f34f796d7aadb603d00045e652c0313855c2476d0c1de512d5e",
+		Size:   3422080,
 	},
 	{
 		ID:    "instruct",
@@ -51,7 +61,14 @@ var models = []modelEntry{
 			"Continue this passage:\nEmma was not sorry to be alone with her father.",
 			"Use these words, in this order, in one sentence: hath, nations, delivered.",
 		},
+		SHA256: "bfb1f4db2cd6becf191e9d4cbf455b374955b47e6bda988a572516c8f5c10b80",
+		Size:   3422080,
 	},
+}
+
+// loadRequest asks the engine worker for the model's pinned file.
+func (m modelEntry) loadRequest() *protocol.LoadRequest {
+	return &protocol.LoadRequest{URL: m.File, SHA256: m.SHA256, Size: m.Size}
 }
 
 // modelByID finds a model by its URL name, falling back to the default.

@@ -165,7 +165,7 @@ func (p *page) load(ctx app.Context) {
 	// The trace's ids mean nothing to another model's vocabulary.
 	p.trace, p.view, p.playing, p.selected = nil, 0, false, -1
 	p.setStatus("Downloading "+entry.Name+"…", false)
-	p.loadID = p.send(protocol.Request{Type: protocol.Load, Load: &protocol.LoadRequest{URL: entry.File}})
+	p.loadID = p.send(protocol.Request{Type: protocol.Load, Load: entry.loadRequest()})
 }
 
 // complete says whether a response carries the part its type promises.

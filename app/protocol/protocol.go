@@ -25,6 +25,18 @@ const (
 	Tokens   = "tokens"   // the ids of a Tokenize request
 )
 
+// Error codes of a failed Load: what the page can offer next.
+const (
+	// ErrModelDamaged: the file arrived but is not the model expected (its
+	// sha256 differs from the pin, it is truncated or longer, or it does
+	// not parse). The worker has dropped any cached copy, so a retry
+	// downloads it again.
+	ErrModelDamaged = "model_damaged"
+	// ErrModelUnreachable: the network or the server failed; a retry may
+	// succeed.
+	ErrModelUnreachable = "model_unreachable"
+)
+
 // Request is a message from the page to the worker. ID ties responses to
 // the request that caused them.
 type Request struct {
@@ -37,9 +49,14 @@ type Request struct {
 
 // LoadRequest names the model: a URL to fetch, relative to the worker, or
 // the file's bytes (base64 in JSON) when the page already has them.
+// SHA256 and Size pin the file the page expects: the worker refuses any
+// other, reads no more than Size bytes, and fetches URL?sha256=SHA256 so
+// that caches keep the file by its content.
 type LoadRequest struct {
-	URL   string `json:"url,omitempty"`
-	Bytes []byte `json:"bytes,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Bytes  []byte `json:"bytes,omitempty"`
+	SHA256 string `json:"sha256,omitempty"` // hex, lower case
+	Size   int64  `json:"size,omitempty"`   // bytes
 }
 
 // GenerateRequest asks for one generation. The prompt is text (encoded
@@ -62,6 +79,7 @@ type Response struct {
 	Step     *StepInfo  `json:"step,omitempty"`
 	Done     *DoneInfo  `json:"done,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	Code     string     `json:"code,omitempty"`
 	IDs      []int      `json:"ids,omitempty"` // for Tokens
 }
 

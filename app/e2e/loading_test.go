@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,10 +33,11 @@ type host struct {
 	url     string
 	dir     string
 	offline atomic.Bool
-	gzip    atomic.Bool // compress every response, as many static hosts do
+	gzip    atomic.Bool // compress every response, as many static hosts do (compressed)
 
 	mu       sync.Mutex
 	requests map[string]int
+	images   map[string]int // requests for an image the document shows
 	bytes    map[string]int64
 	last     time.Time               // when the last request arrived
 	override map[string]http.Handler // path to a handler that replaces the file
@@ -44,7 +48,7 @@ func newHost(t *testing.T, dir string) *host {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	h := &host{url: "http://" + ln.Addr().String() + "/", dir: dir,
-		requests: map[string]int{}, bytes: map[string]int64{}, override: map[string]http.Handler{}}
+		requests: map[string]int{}, images: map[string]int{}, bytes: map[string]int64{}, override: map[string]http.Handler{}}
 	files := http.FileServer(http.Dir(dir))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.offline.Load() {
@@ -52,18 +56,18 @@ func newHost(t *testing.T, dir string) *host {
 			return
 		}
 		h.mu.Lock()
-		h.requests[r.URL.Path]++
+		// An image the document shows is the browser's own fetch, repeated
+		// per use when the host asks to revalidate: counted in bytes only.
+		if r.Header.Get("Sec-Fetch-Dest") == "image" {
+			h.images[r.URL.Path]++
+		} else {
+			h.requests[r.URL.Path]++
+		}
 		h.last = time.Now()
 		handler := h.override[r.URL.Path]
 		h.mu.Unlock()
 		cw := &countingWriter{ResponseWriter: w}
 		defer func() { h.mu.Lock(); h.bytes[r.URL.Path] += cw.n; h.mu.Unlock() }()
-		var out http.ResponseWriter = cw
-		if h.gzip.Load() && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			gz := &gzipWriter{ResponseWriter: cw, zw: gzip.NewWriter(cw)}
-			defer gz.zw.Close()
-			out = gz
-		}
 		if handler == nil {
 			handler = files
 		}
@@ -75,7 +79,11 @@ func newHost(t *testing.T, dir string) *host {
 		for _, k := range []string{"If-Modified-Since", "If-None-Match", "If-Range", "Range"} {
 			r.Header.Del(k)
 		}
-		handler.ServeHTTP(out, r)
+		if h.gzip.Load() && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			compressed(cw, r, handler)
+			return
+		}
+		handler.ServeHTTP(cw, r)
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -93,18 +101,12 @@ func (h *host) serveInstead(path string, handler http.Handler) {
 	h.override[path] = handler
 }
 
-// snapshot returns the requests and bytes per path so far.
-func (h *host) snapshot() (map[string]int, map[string]int64) {
+// snapshot returns the requests (but images), the image requests and the
+// bytes per path so far.
+func (h *host) snapshot() (requests, images map[string]int, bytes map[string]int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	requests, bytes := map[string]int{}, map[string]int64{}
-	for p, n := range h.requests {
-		requests[p] = n
-	}
-	for p, n := range h.bytes {
-		bytes[p] = n
-	}
-	return requests, bytes
+	return maps.Clone(h.requests), maps.Clone(h.images), maps.Clone(h.bytes)
 }
 
 // quiet waits until no request has arrived for the given time.
@@ -132,20 +134,25 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// gzipWriter compresses a response body and drops the length the file
-// server announced, as a compressing host does.
-type gzipWriter struct {
-	http.ResponseWriter
-	zw *gzip.Writer
+// compressed answers as a compressing host does: the body gzipped, and
+// Content-Length the compressed size.
+func compressed(w http.ResponseWriter, r *http.Request, handler http.Handler) {
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, r)
+	maps.Copy(w.Header(), rec.Header())
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(body)
 }
-
-func (w *gzipWriter) WriteHeader(status int) {
-	w.Header().Del("Content-Length")
-	w.Header().Set("Content-Encoding", "gzip")
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *gzipWriter) Write(p []byte) (int, error) { return w.zw.Write(p) }
 
 // siteDir is the built site: dist/, or UNMASK_E2E_DIST to measure another
 // build (an older one, for a before/after comparison).
@@ -213,16 +220,16 @@ func TestLoadingFirstVisit(t *testing.T) {
 	readyMS := eval[float64](t, ctx, `window.__readyAt`)
 	waitFor(t, ctx, "the service worker", `navigator.serviceWorker.ready.then(r => !!r.active)`, time.Minute)
 	h.quiet(t, 2*time.Second, time.Minute)
-	requests, bytes := h.snapshot()
+	requests, images, sent := h.snapshot()
 	var total int64
 	var lines []string
-	for p, n := range bytes {
+	for p, n := range sent {
 		total += n
-		lines = append(lines, fmt.Sprintf("%s %d×, %d bytes", p, requests[p], n))
+		lines = append(lines, fmt.Sprintf("%s %d×, %d bytes", p, requests[p]+images[p], n))
 	}
 	slices.Sort(lines)
-	t.Logf("first visit: %.2f MB in %d files, Ready after %.0f ms (load average %s)\n%s",
-		float64(total)/1e6, len(requests), readyMS, loadAverage(), strings.Join(lines, "\n"))
+	t.Logf("first visit: %.2f MB in %d files, Ready after %.0f ms (%s; load average %s)\n%s",
+		float64(total)/1e6, len(sent), readyMS, eval[string](t, ctx, jsStatus), loadAverage(), strings.Join(lines, "\n"))
 
 	for p, n := range requests {
 		require.Equal(t, 1, n, "%s was fetched %d times", p, n)
@@ -239,4 +246,100 @@ func TestLoadingFirstVisit(t *testing.T) {
 		waitFor(t, ctx, "the model to load offline", jsReady, 2*time.Minute)
 	}
 	require.Empty(t, cons.take(), "console errors offline")
+}
+
+const (
+	modelPath = "/web/models/unmask-base.unmask"
+	// jsModelCache lists the URLs in the service worker's model cache.
+	jsModelCache = `caches.keys().then(async (names) => {
+		const name = names.find((n) => n.endsWith(" models"));
+		return name ? (await (await caches.open(name)).keys()).map((r) => r.url) : [];
+	})`
+	// jsSpoilCachedModel replaces the cached model file with zeros of its
+	// size, as a damaged disk or an older worker might have left it.
+	jsSpoilCachedModel = `caches.keys().then(async (names) => {
+		const cache = await caches.open(names.find((n) => n.endsWith(" models")));
+		const [request] = await cache.keys();
+		const size = Number((await cache.match(request)).headers.get("Content-Length"));
+		await cache.put(request, new Response(new Uint8Array(size)));
+		return request.url;
+	})`
+)
+
+// modelRequests is how often the model file was asked of the server.
+func modelRequests(h *host) int {
+	requests, _, _ := h.snapshot()
+	return requests[modelPath]
+}
+
+// A host that announces an absurd length, then serves a damaged model, is
+// refused with one clear error each, and nothing damaged stays cached: once
+// the host serves the right file, a reload is Ready. A cached copy spoilt
+// later is dropped on its first failed check and downloaded again.
+func TestLoadingDamagedModel(t *testing.T) {
+	dir := siteDir(t)
+	h := newHost(t, dir)
+	ctx, cons := browser(t)
+	good, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(modelPath)))
+	require.NoError(t, err)
+
+	h.serveInstead(modelPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000000000")
+		w.Write(good)
+	}))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.url)))
+	msg := waitForError(t, ctx, "the absurd length to be refused", 2*time.Minute)
+	require.Contains(t, msg, "announced 1000000000000 bytes")
+
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)/2] ^= 1
+	h.serveInstead(modelPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "unmask-base.unmask", time.Time{}, bytes.NewReader(flipped))
+	}))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	msg = waitForError(t, ctx, "the damaged model to be refused", 2*time.Minute)
+	require.Contains(t, msg, "sha256")
+	require.Empty(t, eval[[]string](t, ctx, jsModelCache), "a damaged model was cached")
+
+	h.serveInstead(modelPath, nil)
+	before := modelRequests(h)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	waitFor(t, ctx, "the replaced model to load", jsReady, 2*time.Minute)
+	require.Equal(t, before+1, modelRequests(h))
+	require.Len(t, eval[[]string](t, ctx, jsModelCache), 1, "the good model is not cached")
+
+	spoilt := eval[string](t, ctx, jsSpoilCachedModel)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	msg = waitForError(t, ctx, "the spoilt cached copy to be refused", 2*time.Minute)
+	require.Contains(t, msg, "sha256")
+	require.NotContains(t, eval[[]string](t, ctx, jsModelCache), spoilt, "the spoilt copy stays cached")
+	before = modelRequests(h)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	waitFor(t, ctx, "the model to load again", jsReady, 2*time.Minute)
+	require.Equal(t, before+1, modelRequests(h), "the model did not come from the network")
+	for _, e := range cons.take() {
+		require.NotRegexp(t, `panic|makeslice|exit code`, e)
+	}
+}
+
+// A host that compresses (Content-Length then counts compressed bytes)
+// serves a working page, online and then offline.
+func TestLoadingGzipHost(t *testing.T) {
+	dir := siteDir(t)
+	h := newHost(t, dir)
+	h.gzip.Store(true)
+	ctx, cons := browser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.url)))
+	waitFor(t, ctx, "the model to load from a compressing host", jsReady, 2*time.Minute)
+	_, _, sent := h.snapshot()
+	info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(modelPath)))
+	require.NoError(t, err)
+	require.Less(t, sent[modelPath], info.Size(), "the model was not sent compressed")
+	require.Empty(t, cons.take(), "console errors with a compressing host")
+
+	waitFor(t, ctx, "the service worker", jsControlled, time.Minute)
+	h.quiet(t, time.Second, time.Minute)
+	h.offline.Store(true)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	waitFor(t, ctx, "the model to load offline", jsReady, 2*time.Minute)
 }

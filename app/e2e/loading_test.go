@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ import (
 type host struct {
 	url     string
 	dir     string
+	link    *link
 	offline atomic.Bool
 	gzip    atomic.Bool // compress every response, as many static hosts do (compressed)
 
@@ -47,7 +49,7 @@ func newHost(t *testing.T, dir string) *host {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	h := &host{url: "http://" + ln.Addr().String() + "/", dir: dir,
+	h := &host{url: "http://" + ln.Addr().String() + "/", dir: dir, link: newLink(),
 		requests: map[string]int{}, images: map[string]int{}, bytes: map[string]int64{}, override: map[string]http.Handler{}}
 	files := http.FileServer(http.Dir(dir))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +68,7 @@ func newHost(t *testing.T, dir string) *host {
 		h.last = time.Now()
 		handler := h.override[r.URL.Path]
 		h.mu.Unlock()
-		cw := &countingWriter{ResponseWriter: w}
+		cw := &countingWriter{ResponseWriter: w, link: h.link}
 		defer func() { h.mu.Lock(); h.bytes[r.URL.Path] += cw.n; h.mu.Unlock() }()
 		if handler == nil {
 			handler = files
@@ -125,13 +127,56 @@ func (h *host) quiet(t *testing.T, d, timeout time.Duration) {
 
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	link *link
+	n    int64
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
+	var written int
+	for len(p) > 0 {
+		chunk := p[:min(len(p), 16<<10)]
+		w.link.send(len(chunk))
+		n, err := w.ResponseWriter.Write(chunk)
+		written += n
+		w.n += int64(n)
+		if err != nil {
+			return written, err
+		}
+		p = p[len(chunk):]
+	}
+	return written, nil
+}
+
+// link is the connection every response shares: with UNMASK_E2E_MBPS set
+// (megabits per second), bytes leave no faster than that, so that a
+// measurement shows what downloading twice costs on a real network.
+type link struct {
+	mu       sync.Mutex
+	bytesPer time.Duration // time one byte takes; 0: unlimited
+	free     time.Time     // when the link has sent what it was given
+}
+
+func newLink() *link {
+	mbps, _ := strconv.ParseFloat(os.Getenv("UNMASK_E2E_MBPS"), 64)
+	if mbps <= 0 {
+		return &link{}
+	}
+	return &link{bytesPer: time.Duration(8e3 / mbps)} // 8 bits / (mbps * 1e6 /s), in ns
+}
+
+// send waits until n more bytes have had their time on the link.
+func (l *link) send(n int) {
+	if l.bytesPer == 0 {
+		return
+	}
+	l.mu.Lock()
+	if now := time.Now(); l.free.Before(now) {
+		l.free = now
+	}
+	l.free = l.free.Add(time.Duration(n) * l.bytesPer)
+	until := l.free
+	l.mu.Unlock()
+	time.Sleep(time.Until(until))
 }
 
 // compressed answers as a compressing host does: the body gzipped, and

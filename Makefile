@@ -16,7 +16,7 @@ build:
 vet:
 	$(GO) vet ./...
 
-unit: wamerican
+unit: wamerican nodejs
 	$(GO) test -count=1 ./...
 
 # Debian's English word list: tools/internal/textstats (and llada eval)

@@ -88,7 +88,7 @@ async function activate() {
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) {
+  if (request.method !== "GET") {
     return;
   }
   if (request.mode === "navigate") {
@@ -100,13 +100,11 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// page answers a navigation: every address shows the page, whatever its
-// path or query (settings live in the query).
+// page answers a navigation with the cached page: every address shows it,
+// whatever its path or query (settings live in the query).
 async function page(request) {
   const cache = await caches.open(siteCache);
-  return (await cache.match(request, { ignoreSearch: true })) ||
-    (await cache.match(absolute("./"))) ||
-    fetch(request);
+  return (await cache.match(absolute("./"))) || fetch(request);
 }
 
 // fromCache answers from the named cache, else from the network, handing

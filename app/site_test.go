@@ -122,7 +122,6 @@ func TestWriteSite(t *testing.T) {
 		_, err := os.Stat(filepath.Join(out, filepath.FromSlash(m[1])))
 		assert.NoError(t, err, "the service worker caches %s, which the site lacks", m[1])
 	}
-	assert.Contains(t, string(worker), "ignoreSearch: true", "navigations with a query are not served offline")
 	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", "./web/" + pinnedPath(models[0])} {
 		assert.Contains(t, string(worker), `"`+f+`"`, "not cached for offline use")
 	}

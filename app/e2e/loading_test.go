@@ -273,8 +273,9 @@ func TestLoadingFirstVisit(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("%s %d×, %d bytes", p, requests[p]+images[p], n))
 	}
 	slices.Sort(lines)
-	t.Logf("first visit: %.2f MB in %d files, Ready after %.0f ms (%s; load average %s)\n%s",
-		float64(total)/1e6, len(sent), readyMS, eval[string](t, ctx, jsStatus), loadAverage(), strings.Join(lines, "\n"))
+	t.Logf("first visit: %.2f MB in %d files, app.wasm fetched from %.0f ms, Ready after %.0f ms (%s; load average %s)\n%s",
+		float64(total)/1e6, len(sent), eval[float64](t, ctx, jsWASMStart), readyMS, eval[string](t, ctx, jsStatus),
+		loadAverage(), strings.Join(lines, "\n"))
 
 	for p, n := range requests {
 		require.Equal(t, 1, n, "%s was fetched %d times", p, n)
@@ -291,7 +292,24 @@ func TestLoadingFirstVisit(t *testing.T) {
 		waitFor(t, ctx, "the model to load offline", jsReady, 2*time.Minute)
 	}
 	require.Empty(t, cons.take(), "console errors offline")
+
+	// A hard reload bypasses the service worker: the page must not wait
+	// for a worker that will not control it before fetching app.wasm.
+	h.offline.Store(false)
+	_, err := chromedp.RunResponse(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		ignoreCache := true
+		_, err := cdp.Call(ctx, tg, page.Reload, page.ReloadParams{IgnoreCache: &ignoreCache})
+		return err
+	}))
+	require.NoError(t, err)
+	waitFor(t, ctx, "the model to load after a hard reload", jsReady, 2*time.Minute)
+	require.False(t, eval[bool](t, ctx, jsControlled), "a hard reload is not controlled")
+	require.Less(t, eval[float64](t, ctx, jsWASMStart), 5000.0, "app.wasm waited for the service worker")
 }
+
+// jsWASMStart is when the page started fetching app.wasm (ms since the
+// navigation started).
+const jsWASMStart = `performance.getEntriesByType("resource").find((e) => e.name.endsWith("/web/app.wasm")).startTime`
 
 const (
 	modelPath = "/web/models/unmask-base.unmask"

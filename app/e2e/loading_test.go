@@ -292,6 +292,10 @@ func TestLoadingFirstVisit(t *testing.T) {
 		waitFor(t, ctx, "the model to load offline", jsReady, 2*time.Minute)
 	}
 	require.Empty(t, cons.take(), "console errors offline")
+	// The model never used is not there offline: one clear error.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.url+"?model=instruct")))
+	require.Contains(t, waitForError(t, ctx, "the unused model to fail offline", 2*time.Minute), "unmask-instruct")
+	cons.take() // the failed download's own report
 
 	// A hard reload bypasses the service worker: the page must not wait
 	// for a worker that will not control it before fetching app.wasm.

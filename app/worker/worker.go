@@ -282,7 +282,7 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	if err != nil {
 		return err
 	}
-	opts := req.Options
+	opts := req.Options.Engine()
 	if err := opts.Validate(); err != nil {
 		return err
 	}

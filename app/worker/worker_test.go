@@ -125,7 +125,7 @@ func generate(t *testing.T, h *fakeHost, w *Worker, c conformance.GenerateCase) 
 	opts := engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength,
 		CFGScale: c.CFGScale, Remasking: engine.LowConfidence}
 	run(t, w, protocol.Request{Type: protocol.Generate, ID: 2,
-		Generate: &protocol.GenerateRequest{IDs: c.Prompt, Options: opts}})
+		Generate: &protocol.GenerateRequest{IDs: c.Prompt, Options: protocol.WireOptions(opts)}})
 	var canvases [][]int
 	var done *protocol.DoneInfo
 	for _, r := range h.take() {
@@ -223,7 +223,7 @@ func TestBadFiles(t *testing.T) {
 			require.Equal(t, protocol.Error, r.Type)
 			assert.Contains(t, r.Error, tt.want)
 			run(t, w, protocol.Request{Type: protocol.Generate, ID: 3, Generate: &protocol.GenerateRequest{
-				IDs: []int{1, 2}, Options: engine.DefaultOptions()}})
+				IDs: []int{1, 2}, Options: protocol.WireOptions(engine.DefaultOptions())}})
 			r = h.take()[0]
 			assert.Equal(t, protocol.Error, r.Type)
 			assert.Contains(t, r.Error, "no model")
@@ -312,7 +312,7 @@ func TestStopBeforeTurn(t *testing.T) {
 	w.start(1, func(context.Context) error { <-release; return nil })
 	c := cases[0]
 	wait := w.Handle(protocol.Request{Type: protocol.Generate, ID: 2, Generate: &protocol.GenerateRequest{IDs: c.Prompt,
-		Options: engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength, Remasking: engine.LowConfidence}}})
+		Options: protocol.WireOptions(engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength, Remasking: engine.LowConfidence})}})
 	w.Handle(protocol.Request{Type: protocol.Stop})
 	close(release)
 	<-wait
@@ -411,7 +411,7 @@ func TestInfill(t *testing.T) {
 	assert.Equal(t, "[MASK]", ready.Ready.Tokens[m.Config.MaskTokenID])
 	run(t, w, protocol.Request{Type: protocol.Generate, ID: 4, Generate: &protocol.GenerateRequest{
 		Prompt: "The ___ sat.", Blank: 3,
-		Options: engine.Options{Steps: 3, Remasking: engine.LowConfidence}}})
+		Options: protocol.WireOptions(engine.Options{Steps: 3, Remasking: engine.LowConfidence})}})
 	sent := h.take()
 	done := sent[len(sent)-1]
 	require.Equal(t, protocol.Done, done.Type, done.Error)

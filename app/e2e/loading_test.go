@@ -252,6 +252,9 @@ func waitForError(t *testing.T, ctx context.Context, what string, timeout time.D
 	return eval[string](t, ctx, js)
 }
 
+// jsProblem is the plain-words message of a failed model load.
+const jsProblem = `document.querySelector("[data-testid=model-problem] strong")?.textContent ?? ""`
+
 // A first visit fetches every file once, the unused model never; after it
 // an offline reload works with the model that was used.
 func TestLoadingFirstVisit(t *testing.T) {
@@ -286,6 +289,7 @@ func TestLoadingFirstVisit(t *testing.T) {
 
 	// Offline: the page, its engine and the model it used come from the
 	// cache, on the page's own address and on one with settings.
+	cachedModels(t, ctx, 1)
 	h.offline.Store(true)
 	for _, u := range []string{h.url, h.url + "?steps=8&len=8"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(u)))
@@ -295,6 +299,7 @@ func TestLoadingFirstVisit(t *testing.T) {
 	// The model never used is not there offline: one clear error.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.url+"?model=instruct")))
 	require.Contains(t, waitForError(t, ctx, "the unused model to fail offline", 2*time.Minute), "unmask-instruct")
+	require.Equal(t, "The model file could not be downloaded: check the connection.", eval[string](t, ctx, jsProblem))
 	cons.take() // the failed download's own report
 
 	// A hard reload bypasses the service worker: the page must not wait
@@ -333,6 +338,19 @@ const (
 	})`
 )
 
+// cachedModels waits until the model cache holds n files and returns them.
+func cachedModels(t *testing.T, ctx context.Context, n int) []string {
+	t.Helper()
+	var urls []string
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if urls = eval[[]string](t, ctx, jsModelCache); len(urls) == n {
+			return urls
+		}
+	}
+	t.Fatalf("the model cache holds %v, not %d files", urls, n)
+	return nil
+}
+
 // modelRequests is how often the model file was asked of the server.
 func modelRequests(h *host) int {
 	requests, _, _ := h.snapshot()
@@ -357,6 +375,7 @@ func TestLoadingDamagedModel(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.url)))
 	msg := waitForError(t, ctx, "the absurd length to be refused", 2*time.Minute)
 	require.Contains(t, msg, "announced 1000000000000 bytes")
+	require.Equal(t, "The model file is damaged or incomplete.", eval[string](t, ctx, jsProblem))
 
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 1
@@ -367,13 +386,15 @@ func TestLoadingDamagedModel(t *testing.T) {
 	msg = waitForError(t, ctx, "the damaged model to be refused", 2*time.Minute)
 	require.Contains(t, msg, "sha256")
 	require.Empty(t, eval[[]string](t, ctx, jsModelCache), "a damaged model was cached")
+	viewportScreenshot(t, ctx, "model-error")
 
+	// The host now serves the right file: Retry loads it.
 	h.serveInstead(modelPath, nil)
 	before := modelRequests(h)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	eval[bool](t, ctx, `document.querySelector("[data-testid=retry]").click(); true`)
 	waitFor(t, ctx, "the replaced model to load", jsReady, 2*time.Minute)
 	require.Equal(t, before+1, modelRequests(h))
-	require.Len(t, eval[[]string](t, ctx, jsModelCache), 1, "the good model is not cached")
+	cachedModels(t, ctx, 1) // the service worker keeps it once it has checked it
 
 	spoilt := eval[string](t, ctx, jsSpoilCachedModel)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
@@ -405,6 +426,7 @@ func TestLoadingGzipHost(t *testing.T) {
 	require.Empty(t, cons.take(), "console errors with a compressing host")
 
 	waitFor(t, ctx, "the service worker", jsControlled, time.Minute)
+	cachedModels(t, ctx, 1)
 	h.quiet(t, time.Second, time.Minute)
 	h.offline.Store(true)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))

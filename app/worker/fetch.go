@@ -148,7 +148,7 @@ func verify(data []byte, req *protocol.LoadRequest) error {
 		return nil
 	}
 	if got := sha256Hex(data); got != strings.ToLower(req.SHA256) {
-		return damaged("the model file's sha256 is %s, not the %s the page expects", got, req.SHA256)
+		return damaged("the model file's sha256 (%s…) is not the one the page pins (%s…)", short(got), short(req.SHA256))
 	}
 	return nil
 }
@@ -157,4 +157,9 @@ func verify(data []byte, req *protocol.LoadRequest) error {
 func sha256Hex(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// short is the start of a sha256, enough to tell two apart in a message.
+func short(sha string) string {
+	return sha[:min(len(sha), 12)]
 }

@@ -14,10 +14,10 @@
 //   fails (web/worker.js: unmaskForget).
 "use strict";
 
-const version = {{.Version}};
-const shell = {{.Shell}}; // paths, cached on install
-const files = {{.Files}}; // paths, cached when first fetched
-const models = {{.Models}}; // path with its pin -> sha256
+const version = {{json .Version}};
+const shell = {{json .Shell}}; // paths, cached on install
+const files = {{json .Files}}; // paths, cached when first fetched
+const models = {{json .Models}}; // path with its pin -> sha256
 
 // Caches are named after the scope, so that two copies of the site on one
 // origin (two project pages of one GitHub account) keep apart.

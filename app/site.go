@@ -22,6 +22,8 @@ import (
 	"text/template"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"unmask/app/protocol"
 )
 
 // requiredWebFiles must exist in the web folder before the site is written;
@@ -182,7 +184,7 @@ func newServiceWorkerData(version string, files []string) serviceWorkerData {
 	for _, f := range files {
 		switch m, ok := pinned[f]; {
 		case ok:
-			d.Models["./web/"+pinnedPath(m)] = m.SHA256
+			d.Models[protocol.PinnedURL("./web/"+m.File, m.SHA256)] = m.SHA256
 		case slices.Contains(shellWebFiles, f):
 			d.Shell = append(d.Shell, "./web/"+f)
 		default:
@@ -192,31 +194,22 @@ func newServiceWorkerData(version string, files []string) serviceWorkerData {
 	return d
 }
 
-// pinnedPath is the address the engine worker fetches a model at
-// (app/worker: pinnedURL).
-func pinnedPath(m modelEntry) string {
-	return m.File + "?sha256=" + m.SHA256
-}
-
 // render writes the service worker's script.
 func (d serviceWorkerData) render() ([]byte, error) {
-	tmpl, err := template.New("app-worker.js").Parse(serviceWorkerJS)
+	tmpl, err := template.New("app-worker.js").Funcs(template.FuncMap{"json": toJSON}).Parse(serviceWorkerJS)
 	if err != nil {
 		return nil, err
 	}
-	jsonData := map[string]any{}
-	for name, v := range map[string]any{"Version": d.Version, "Shell": d.Shell, "Files": d.Files, "Models": d.Models} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		jsonData[name] = string(b)
-	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, jsonData); err != nil {
+	if err := tmpl.Execute(&out, d); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 // goAppInitWASM is where go-app's app.js starts fetching app.wasm; the

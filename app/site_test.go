@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"unmask/app/protocol"
 )
 
 var update = flag.Bool("update", false, "rewrite the top-level index.html")
@@ -122,7 +124,7 @@ func TestWriteSite(t *testing.T) {
 		_, err := os.Stat(filepath.Join(out, filepath.FromSlash(m[1])))
 		assert.NoError(t, err, "the service worker caches %s, which the site lacks", m[1])
 	}
-	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", "./web/" + pinnedPath(models[0])} {
+	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", protocol.PinnedURL("./web/"+models[0].File, models[0].SHA256)} {
 		assert.Contains(t, string(worker), `"`+f+`"`, "not cached for offline use")
 	}
 	appJS, err := os.ReadFile(filepath.Join(out, "app.js"))

@@ -43,21 +43,6 @@ func errorCode(err error) string {
 	return ""
 }
 
-// pinnedURL is url with the file's sha256 in its query. Static hosts
-// ignore the query; the page's service worker and the browser's cache keep
-// the file under the whole URL, so a cached copy is always of this content
-// and a new model file never meets the old one's copy.
-func pinnedURL(url, sha string) string {
-	if sha == "" {
-		return url
-	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "sha256=" + sha
-}
-
 // localPath is a local file name given as a pinned URL, without the pin.
 func localPath(url string) string {
 	path, _, _ := strings.Cut(url, "?sha256=")

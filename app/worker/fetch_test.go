@@ -72,11 +72,9 @@ func TestBodyLimit(t *testing.T) {
 	assert.Equal(t, "abcdefghij", string(b.data))
 }
 
-func TestPinnedURL(t *testing.T) {
-	assert.Equal(t, "models/a.unmask?sha256=ab12", pinnedURL("models/a.unmask", "ab12"))
-	assert.Equal(t, "models/a.unmask?v=2&sha256=ab12", pinnedURL("models/a.unmask?v=2", "ab12"))
-	assert.Equal(t, "models/a.unmask", pinnedURL("models/a.unmask", ""))
-	assert.Equal(t, "/tmp/a.unmask", localPath(pinnedURL("/tmp/a.unmask", "ab12")))
+func TestLocalPath(t *testing.T) {
+	assert.Equal(t, "/tmp/a.unmask", localPath(protocol.PinnedURL("/tmp/a.unmask", "ab12")))
+	assert.Equal(t, "/tmp/a.unmask", localPath("/tmp/a.unmask"))
 }
 
 // tinyModel writes the tiny conformance model to a file and returns its
@@ -125,7 +123,7 @@ func TestLoadPinned(t *testing.T) {
 			assert.Contains(t, last.Error, tt.wantErr)
 			assert.Equal(t, tt.wantCode, last.Code)
 			if tt.wantCode == protocol.ErrModelDamaged {
-				assert.Equal(t, []string{pinnedURL(req.URL, req.SHA256)}, h.forgotten, "the damaged copy stays cached")
+				assert.Equal(t, []string{protocol.PinnedURL(req.URL, req.SHA256)}, h.forgotten, "the damaged copy stays cached")
 			} else {
 				assert.Empty(t, h.forgotten)
 			}

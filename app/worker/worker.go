@@ -179,7 +179,7 @@ func (w *Worker) fail(id int, err error) {
 func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) error {
 	start := time.Now()
 	data := req.Bytes
-	url := pinnedURL(req.URL, req.SHA256)
+	url := protocol.PinnedURL(req.URL, req.SHA256)
 	if req.URL != "" {
 		var err error
 		lastSent := time.Time{}

@@ -47,8 +47,8 @@ var models = []modelEntry{
 			{Prompt: "She looked at him and said,"},
 			{Prompt: "The ___ was ___ and the ___ were quiet.", Infill: true},
 		},
-		SHA256: "ff6e7d7707b70f34f796d7aadb603d00045e652c0313855c2476d0c1de512d5e",
-		Size:   3422080,
+		SHA256: "520b951f80d0fb9502416fdf322d32998398621d2bc9a13e4eb3672b7453bed1",
+		Size:   3422016,
 	},
 	{
 		ID:   "instruct",
@@ -67,8 +67,8 @@ var models = []modelEntry{
 			{Prompt: "Name the book this is from:\nAnd God said, Let there be light: and there was light."},
 			{Prompt: "Use these words, in this order, in one sentence: hath, nations, delivered."},
 		},
-		SHA256: "bfb1f4db2cd6becf191e9d4cbf455b374955b47e6bda988a572516c8f5c10b80",
-		Size:   3422080,
+		SHA256: "d02be6574f3dabe817a6a76a2f2143a5851b705728d19d75d150b4aa3570f43e",
+		Size:   3422016,
 	},
 }
 

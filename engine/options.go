@@ -59,6 +59,8 @@ func DefaultOptions() Options {
 
 // Validate checks the options as the reference does: gen_length must be a
 // multiple of block_length and steps a multiple of the number of blocks.
+// Steps may not exceed the masked positions (the reference documents
+// steps <= gen_length); Generate checks that against the prompt's masks.
 // GenLength 0 is allowed only for infilling, when the prompt itself holds
 // masks; Generate checks that.
 func (o *Options) Validate() error {
@@ -69,6 +71,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
 	case o.Steps <= 0 || o.Steps%o.Blocks() != 0:
 		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.Blocks())
+	case o.Steps > MaxSequenceLimit:
+		// Generate bounds steps by the canvas's masks; this bound holds for
+		// any canvas, before one is known.
+		return fmt.Errorf("%w: steps %d exceeds the limit of %d", ErrOptions, o.Steps, MaxSequenceLimit)
 	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
 		return fmt.Errorf("%w: temperature %v, want a finite value >= 0", ErrOptions, o.Temperature)
 	case o.CFGScale < 0 || math.IsNaN(o.CFGScale) || math.IsInf(o.CFGScale, 0):

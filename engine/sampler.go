@@ -51,6 +51,9 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 	if opts.GenLength == 0 && promptMasks == 0 {
 		return nil, fmt.Errorf("%w: gen_length 0 needs masks in the prompt to infill", ErrOptions)
 	}
+	if masked := opts.GenLength + promptMasks; opts.Steps > masked {
+		return nil, fmt.Errorf("%w: %d steps for %d masked positions (at most one step per masked position)", ErrOptions, opts.Steps, masked)
+	}
 	T := len(prompt) + opts.GenLength
 	if T > s.Cap {
 		return nil, fmt.Errorf("%w: prompt %d + gen_length %d = %d tokens, limit %d", ErrTooLong, len(prompt), opts.GenLength, T, s.Cap)
@@ -89,7 +92,7 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		if b == 0 && opts.GenLength > 0 {
 			n += promptMasks
 		}
-		schedule := transferSchedule(n, stepsPerBlock)
+		schedule := TransferSchedule(n, stepsPerBlock)
 		for i := range stepsPerBlock {
 			if opts.Threshold > 0 && countMasks(x[:end], mask) == 0 {
 				break // Fast-dLLM: the block filled early
@@ -111,19 +114,6 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		}
 	}
 	return x, nil
-}
-
-// transferSchedule is the reference get_num_transfer_tokens: n tokens over
-// steps steps, n/steps each and the first n%steps steps one more.
-func transferSchedule(n, steps int) []int {
-	k := make([]int, steps)
-	for i := range k {
-		k[i] = n / steps
-		if i < n%steps {
-			k[i]++
-		}
-	}
-	return k
 }
 
 func countMasks(ids []int, mask int) int {

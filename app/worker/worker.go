@@ -172,8 +172,8 @@ func (w *Worker) fail(id int, err error) {
 	w.host.Send(protocol.Response{Type: protocol.Error, ID: id, Error: err.Error(), Code: errorCode(err)})
 }
 
-// load fetches (or takes) a model file, verifies and parses it, and
-// allocates the engine state for its longest canvas. A fetched file that
+// load fetches (or takes) a model file, verifies and parses it; generate
+// allocates the engine state for the canvas it runs. A fetched file that
 // is not the one pinned, or does not parse, is dropped from the host's
 // caches, so that the next load downloads it again.
 func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) error {
@@ -219,10 +219,9 @@ func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) er
 		return err
 	}
 	info := describe(m, int64(len(data)))
-	st := engine.NewState(m, 0)
 	info.LoadMS = msSince(start)
 	w.mu.Lock()
-	w.model, w.state, w.info = m, st, info
+	w.model, w.state, w.info = m, nil, info // the state is sized by the first generation
 	w.mu.Unlock()
 	w.host.Send(protocol.Response{Type: protocol.Ready, ID: id, Ready: info})
 	return nil
@@ -285,6 +284,16 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	opts := req.Options.Engine()
 	if err := opts.Validate(); err != nil {
 		return err
+	}
+	// Buffers for the canvas in use, not the model's maximum; a longer
+	// canvas later gets a larger state.
+	if canvas := len(prompt) + opts.GenLength; st == nil || st.Cap < canvas {
+		st = engine.NewState(m, max(canvas, 1))
+		w.mu.Lock()
+		if w.model == m {
+			w.state = st
+		}
+		w.mu.Unlock()
 	}
 	start := time.Now()
 	stepStart := start

@@ -72,13 +72,16 @@ test-wasm: nodejs
 
 # Kernel GOPS (SIMD, relaxed SIMD, Go in wasm) and forward passes per second
 # of the ~5M-parameter q8 benchmark model over 256 tokens (SIMD and Go in
-# wasm under Node, and natively); the last line is one JSON object.
+# wasm under Node, and natively), and ms per generated token with cache
+# none, prefix and dual, each without and with threshold 0.9, for the
+# benchmark, base and instruct models (natively and under Node); the last
+# line is one JSON object. BENCH_FLAGS adds flags (e.g. --rounds 3).
 bench-wasm: nodejs
 	@mkdir -p build
 	$(GO) build -o build/benchwasm ./tools/benchwasm
 	GOOS=js GOARCH=wasm $(GO) build -o build/benchwasm.wasm ./tools/benchwasm
-	build/benchwasm > build/benchwasm-native.json
-	$(NODE_EXEC) build/benchwasm.wasm --native build/benchwasm-native.json
+	build/benchwasm --generate $(BENCH_FLAGS) > build/benchwasm-native.json
+	$(NODE_EXEC) build/benchwasm.wasm --generate $(BENCH_FLAGS) --native build/benchwasm-native.json
 
 # Training data for Unmask's own models: fetches public-domain texts with
 # apt-get, writes corpus, tokenizer and SFT set to CORPUS_DIR (default: the

@@ -11,7 +11,8 @@ import (
 // canvasView draws the canvas: one cell per position, masked cells as
 // tiles, the tokens of the step just shown highlighted and coloured by
 // confidence, earlier ones calm, the prompt set apart, the active block
-// outlined and EOS padding distinct.
+// outlined, EOS padding distinct, and during a cached step the positions
+// the model did not recompute dimmed.
 type canvasView struct {
 	app.Compo
 
@@ -86,6 +87,9 @@ func (c *canvasView) renderCell(cell Cell) app.UI {
 			classes = append(classes, "block-end")
 		}
 	}
+	if cell.Cached {
+		classes = append(classes, "cached")
+	}
 	if cell.Pos == c.Selected {
 		classes = append(classes, "selected")
 	}
@@ -112,6 +116,7 @@ func (c *canvasView) renderCell(cell Cell) app.UI {
 	}
 	el := app.Span().Class(strings.Join(classes, " ")).
 		DataSet("testid", "token").DataSet("state", string(cell.State)).DataSet("pos", cell.Pos).
+		DataSet("cached", cell.Cached).
 		Text(text)
 	if cell.State == CellNew || cell.State == CellKept {
 		el = el.Style("--p", fmt.Sprintf("%.3f", cell.Prob))

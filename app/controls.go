@@ -20,6 +20,13 @@ type samplerControls struct {
 	Problems  []problem // what is wrong, field by field
 }
 
+// cacheHelp says what each cache mode reuses within a block.
+var cacheHelp = map[engine.Cache]string{
+	engine.NoCache:     "every step runs the whole canvas through the model (the reference)",
+	engine.PrefixCache: "after a block's first step, keys and values before the block come from a cache and only the block and what follows it are recomputed",
+	engine.DualCache:   "after a block's first step, only the block is recomputed; keys and values before and after it come from a cache",
+}
+
 // remaskingHelp says what each remasking rule keeps.
 var remaskingHelp = map[engine.Remasking]string{
 	engine.LowConfidence: "keep the predictions the model is most sure of (LLaDA)",
@@ -72,6 +79,24 @@ func (c *samplerControls) intField(id, label, help string, value, minV, maxV int
 	)
 }
 
+// selectField is a drop-down over the named choices of one setting.
+func selectField[T ~string](c *samplerControls, id, label string, choices []T, value T, parse func(string) (T, error), set func(*Settings, T), help string) app.UI {
+	return app.Div().Class("field").Body(
+		app.Label().For(id).Text(label),
+		app.Select().ID(id).DataSet("testid", id).Disabled(c.Disabled).Aria("describedby", id+"-help").
+			OnChange(func(ctx app.Context, e app.Event) {
+				v, err := parse(ctx.JSSrc().Get("value").String())
+				if err == nil {
+					c.change(ctx, func(s *Settings) { set(s, v) })
+				}
+			}).
+			Body(app.Range(choices).Slice(func(i int) app.UI {
+				return app.Option().Value(string(choices[i])).Selected(choices[i] == value).Text(string(choices[i]))
+			})),
+		app.P().ID(id+"-help").Class("help").Text(help),
+	)
+}
+
 // rangeField is a slider bound to one real setting.
 func (c *samplerControls) rangeField(id, label, help string, value, minV, maxV, step float64, show func(float64) string, set func(*Settings, float64)) app.UI {
 	return app.Div().Class("field").Body(
@@ -115,31 +140,22 @@ func (c *samplerControls) Render() app.UI {
 		app.Div().Class("grid").Body(
 			c.intField(fieldGenLength, "Length", fmt.Sprintf("Masks appended to the prompt: the tokens to generate, at most %d with this prompt. 0 with ___ blanks: only fill the blanks.", maxLen),
 				o.GenLength, 0, maxLen, (*Settings).setGenLength),
-			c.intField(fieldSteps, "Steps", "Denoising steps (forward passes) in all; fewer steps commit more tokens at once.",
+			c.intField(fieldSteps, "Steps", "Denoising steps (forward passes) in all; fewer steps commit more tokens at once. Not used with a parallel threshold.",
 				o.Steps, 1, maxSteps, func(s *Settings, n int) { s.Options.Steps = n }),
 			c.intField(fieldBlock, "Block length", "The canvas is filled block by block, left to right (semi-autoregressive). Must divide the length.",
 				o.BlockLength, 1, maxLen, func(s *Settings, n int) { s.Options.BlockLength = n }),
-			app.Div().Class("field").Body(
-				app.Label().For("remasking").Text("Remasking"),
-				app.Select().ID("remasking").Disabled(c.Disabled).Aria("describedby", "remasking-help").
-					OnChange(func(ctx app.Context, e app.Event) {
-						r, err := engine.ParseRemasking(ctx.JSSrc().Get("value").String())
-						if err == nil {
-							c.change(ctx, func(s *Settings) { s.Options.Remasking = r })
-						}
-					}).
-					Body(app.Range(engine.Remaskings).Slice(func(i int) app.UI {
-						r := engine.Remaskings[i]
-						return app.Option().Value(string(r)).Selected(r == o.Remasking).Text(string(r))
-					})),
-				app.P().ID("remasking-help").Class("help").Text("Which predictions a step keeps: "+remaskingHelp[o.Remasking]+"."),
-			),
+			selectField(c, "remasking", "Remasking", engine.Remaskings, o.Remasking, engine.ParseRemasking,
+				func(s *Settings, r engine.Remasking) { s.Options.Remasking = r },
+				"Which predictions a step keeps: "+remaskingHelp[o.Remasking]+"."),
 			c.rangeField("temperature", "Temperature", "0 takes the most likely token; higher values sample (Gumbel-max) for variety.",
 				o.Temperature, 0, maxTemp, 0.1, offOr("%.1f"), func(s *Settings, f float64) { s.Options.Temperature = f }),
 			c.rangeField("cfg", "CFG scale", "Classifier-free guidance: a second pass with the prompt masked pushes the answer towards the prompt. Doubles the work.",
 				o.CFGScale, 0, maxCFG, 0.5, offOr("%.1f"), func(s *Settings, f float64) { s.Options.CFGScale = f }),
-			c.rangeField("threshold", "Parallel threshold", "Fast-dLLM: commit every prediction above this confidence at once, so blocks finish in fewer steps.",
+			c.rangeField("threshold", "Parallel threshold", "Fast-dLLM: each step commits the most confident prediction and every other at or above this confidence, and a block runs until it is filled; Steps is then not used.",
 				o.Threshold, 0, 1, 0.05, offOr("%.2f"), func(s *Settings, f float64) { s.Options.Threshold = f }),
+			selectField(c, "cache", "Cache", engine.Caches, o.Cache, engine.ParseCache,
+				func(s *Settings, m engine.Cache) { s.Options.Cache = m },
+				"Fast-dLLM's key/value cache: "+cacheHelp[o.Cache]+"."),
 			c.seedField(),
 			c.intField(fieldBlank, "Blank length", "Masks that each ___ in the prompt becomes.",
 				s.Blank, 1, maxBlank, func(s *Settings, n int) { s.Blank = n }),

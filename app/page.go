@@ -185,6 +185,7 @@ func legend() app.UI {
 		item("kept", "old", "committed earlier"),
 		item("eos", "eos", "end of text"),
 		item("block block-start block-end", " ", "active block"),
+		item("kept cached", "old", "from the cache, not recomputed this step"),
 	)
 }
 

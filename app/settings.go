@@ -59,6 +59,7 @@ const (
 	keyTemperature = "temp"
 	keyCFG         = "cfg"
 	keyThreshold   = "threshold"
+	keyCache       = "cache"
 	keySeed        = "seed"
 	keySuppressEOS = "noeos"
 	keySpeed       = "speed"
@@ -84,6 +85,7 @@ func (s Settings) Query() url.Values {
 	set(keyTemperature, o.Temperature, do.Temperature)
 	set(keyCFG, o.CFGScale, do.CFGScale)
 	set(keyThreshold, o.Threshold, do.Threshold)
+	set(keyCache, string(o.Cache), string(do.Cache))
 	if s.PinSeed {
 		q.Set(keySeed, fmt.Sprint(o.Seed))
 	}
@@ -155,6 +157,14 @@ func parseSettings(q url.Values) (Settings, []error) {
 			errs = append(errs, err)
 		} else {
 			o.Remasking = r
+		}
+	}
+	if v := q.Get(keyCache); v != "" {
+		c, err := engine.ParseCache(v)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			o.Cache = c
 		}
 	}
 	if v := q.Get(keySeed); v != "" {
@@ -260,7 +270,7 @@ func (s Settings) Problems(prompt promptInfo, canvas int) []problem {
 		add(fieldSteps, "must be at least 1")
 	case o.Steps > maxSteps:
 		add(fieldSteps, "at most %d", maxSteps)
-	case o.Steps%blocks != 0:
+	case o.Steps%blocks != 0 && o.Threshold == 0: // a threshold does not use Steps
 		add(fieldSteps, "must be a multiple of the %d blocks (for example %d)", blocks, max(blocks, o.Steps/blocks*blocks))
 	}
 	if len(out) == 0 {

@@ -19,7 +19,7 @@ func TestSettingsURLRoundTrip(t *testing.T) {
 	s.Prompt = "The ___ sat on the mat & more"
 	s.Blank = 2
 	s.Options = engine.Options{Steps: 96, GenLength: 64, BlockLength: 32, Temperature: 0.7, CFGScale: 1.5,
-		Remasking: engine.Entropy, Threshold: 0.9, SuppressEOS: true, Seed: 42, TopK: d.Options.TopK}
+		Remasking: engine.Entropy, Threshold: 0.9, Cache: engine.DualCache, SuppressEOS: true, Seed: 42, TopK: d.Options.TopK}
 	s.PinSeed, s.Pace = true, PaceKey
 	q := s.Query()
 	back, errs := parseSettings(q)
@@ -43,12 +43,14 @@ func TestParseSettingsBadValues(t *testing.T) {
 	q.Set(keySeed, "-1")
 	q.Set(keySuppressEOS, "maybe")
 	q.Set(keyGenLength, "32")
+	q.Set(keyCache, "full")
 	s, errs := parseSettings(q)
-	assert.Len(t, errs, 6)
+	assert.Len(t, errs, 7)
 	d := defaultSettings()
 	assert.Equal(t, d.Options.Steps, s.Options.Steps)
 	assert.Equal(t, d.Options.Remasking, s.Options.Remasking)
 	assert.Equal(t, d.Model, s.Model)
+	assert.Equal(t, d.Options.Cache, s.Options.Cache)
 	assert.Equal(t, 32, s.Options.GenLength, "good values still apply")
 }
 
@@ -146,6 +148,8 @@ func TestSettingsCheck(t *testing.T) {
 		{"no model yet", func(*Settings) {}, promptInfo{}, 0, ""},
 		{"block does not divide", func(s *Settings) { s.Options.BlockLength = 5 }, promptInfo{}, 0, "Block length must divide the length 48 (for example 4, 6, 8, 48)"},
 		{"steps not per block", func(s *Settings) { s.Options.Steps = 5 }, promptInfo{}, 0, "Steps must be a multiple of the 6 blocks (for example 6)"},
+		{"steps unused with a threshold", func(s *Settings) { s.Options.Steps, s.Options.Threshold = 5, 0.9 }, promptInfo{}, 0, ""},
+		{"unknown cache", func(s *Settings) { s.Options.Cache = "full" }, promptInfo{}, 0, "unknown cache"},
 		{"too many steps", func(s *Settings) { s.Options.Steps = 2048 }, promptInfo{}, 0, "Steps at most 1024"},
 		{"too long for the canvas", func(s *Settings) { s.Options.GenLength, s.Options.BlockLength = 256, 256 }, known(10, 0), 128,
 			"Length at most 118: the model's canvas holds 128 tokens and the prompt takes 10"},
@@ -182,7 +186,7 @@ func TestModelByID(t *testing.T) {
 // A shared link can hold anything: parsing never panics, and what it keeps
 // survives a round trip through the URL.
 func FuzzParseSettings(f *testing.F) {
-	f.Add("model=instruct&steps=96&len=64&block=32&temp=0.7&cfg=1.5&remask=entropy&threshold=0.9&seed=42&noeos=true&speed=key&prompt=The+___+sat")
+	f.Add("model=instruct&steps=96&len=64&block=32&temp=0.7&cfg=1.5&remask=entropy&threshold=0.9&cache=dual&seed=42&noeos=true&speed=key&prompt=The+___+sat")
 	f.Add("steps=&len=-3&temp=NaN&cfg=Inf&seed=18446744073709551615&prompt=%00")
 	f.Add("steps=1000000000&len=99999999999999999999&block=-1&temp=1e308&threshold=-0&speed=3")
 	f.Fuzz(func(t *testing.T, raw string) {

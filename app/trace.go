@@ -12,17 +12,17 @@ import (
 // trace, and the end. The page replays any step from it without running
 // the model again.
 type Trace struct {
-	Mask    int                  // the mask token id
-	EOS     int                  // the end-of-text token id
-	Planned int                  // steps planned (an upper bound with a threshold)
+	Mask    int // the mask token id
+	EOS     int // the end-of-text token id
+	Planned int // steps planned (an upper bound with a threshold)
 	// GenLength, Threshold and Chat are the generation's settings that
 	// the views below need.
 	GenLength int
 	Threshold float64
 	Chat      bool
-	Steps   []protocol.StepInfo  // in order
-	Done    *protocol.DoneInfo   // nil while generating
-	commits map[int]commitRecord // position -> when and how it was filled
+	Steps     []protocol.StepInfo  // in order
+	Done      *protocol.DoneInfo   // nil while generating
+	commits   map[int]commitRecord // position -> when and how it was filled
 }
 
 // commitRecord is when a position was filled.
@@ -52,6 +52,17 @@ func (t *Trace) Add(s protocol.StepInfo) {
 	}
 }
 
+// Work is the model's work over the steps received: canvas positions run
+// through the Transformer, and what full passes would have run. A cache
+// saves the difference.
+func (t *Trace) Work() (computed, full int) {
+	for _, s := range t.Steps {
+		computed += s.Passes * (s.ComputedTo - s.ComputedFrom)
+		full += s.Passes * len(s.Canvas)
+	}
+	return computed, full
+}
+
 // Len is the number of steps received; views go from 0 (before the first
 // step) to Len (after the last).
 func (t *Trace) Len() int { return len(t.Steps) }
@@ -67,13 +78,17 @@ func (t *Trace) SliderMax() int {
 
 // Cell is one position of the canvas at some view.
 type Cell struct {
-	Pos        int
-	Token      int
-	State      CellState
-	EOS        bool
-	Prob       float64 // the model's probability of the token when committed
-	InBlock    bool    // inside the block the view's step works on
-	CommitStep int     // 0-based step that filled it; -1 for prompt and masked
+	Pos     int
+	Token   int
+	State   CellState
+	EOS     bool
+	Prob    float64 // the model's probability of the token when committed
+	InBlock bool    // inside the block the view's step works on
+	// Cached: the view's step ran the model over only part of the canvas
+	// (a Fast-dLLM cache) and this position's keys and values came from
+	// the cache instead of being recomputed.
+	Cached     bool
+	CommitStep int // 0-based step that filled it; -1 for prompt and masked
 	// Final is the token a later step of the trace puts in a cell still
 	// masked (-1 if none): the cell keeps that token's width, hidden, so
 	// the canvas has the same layout at every step of a replay.
@@ -88,10 +103,12 @@ func (t *Trace) View(v int) []Cell {
 	v = min(max(v, 0), t.Len())
 	initial := t.Steps[0].Canvas
 	block := t.Steps[max(v-1, 0)].Step
+	cached := v > 0 && block.Passes > 0 // the step shown ran the model
 	cells := make([]Cell, len(initial))
 	for p, id := range initial {
 		c := Cell{Pos: p, Token: id, CommitStep: -1, Final: -1,
-			InBlock: p >= block.BlockStart && p < block.BlockEnd}
+			InBlock: p >= block.BlockStart && p < block.BlockEnd,
+			Cached:  cached && (p < block.ComputedFrom || p >= block.ComputedTo)}
 		switch rec, ok := t.commits[p]; {
 		case id != t.Mask:
 			c.State = CellPrompt

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"unmask/engine"
@@ -72,6 +73,55 @@ func TestConformanceF32(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Fast-dLLM's generators (no cache, prefix and dual cache, each with the
+// linear schedule and with a threshold) are reproduced step for step, and
+// each step's forward passes and computed positions are what the
+// reference's do: the whole canvas at a block's first step, then the block
+// and what follows it (prefix) or the block alone (dual).
+func TestConformanceCache(t *testing.T) {
+	for _, name := range checkpoints {
+		m, _ := loadConformance(t, name)
+		g, err := conformance.LoadCache(filepath.Join("..", "testdata", name))
+		require.NoError(t, err)
+		require.NotEmpty(t, g.GenerateCases)
+		for _, threads := range []int{1, 2} {
+			st := engine.NewState(m, 0)
+			st.Threads = threads
+			for i, gc := range g.GenerateCases {
+				var trace [][]int
+				passes := 0
+				out, err := st.Generate(context.Background(), gc.Prompt, gc.Options(), func(s engine.Step) {
+					trace = append(trace, s.Canvas)
+					passes += s.Passes
+					from, to := s.BlockStart, len(s.Canvas)
+					switch {
+					case gc.Cache == "none" || isBlockStart(s, g.MaskTokenID):
+						from = 0
+					case gc.Cache == "dual":
+						to = s.BlockEnd
+					}
+					assert.Equal(t, [2]int{from, to}, [2]int{s.ComputedFrom, s.ComputedTo}, "%s case %d (%s) step %d", name, i, gc.Cache, s.Index)
+				})
+				require.NoError(t, err)
+				trace = append(trace, out)
+				require.Equal(t, gc.Trace, trace, "%s case %d (%s, threshold %v), %d threads", name, i, gc.Cache, gc.Threshold, threads)
+				require.Equal(t, gc.ForwardPasses, passes, "%s case %d", name, i)
+			}
+		}
+	}
+}
+
+// isBlockStart says whether a step is its block's first: the block is
+// still all masks (every fixture's block starts so).
+func isBlockStart(s engine.Step, mask int) bool {
+	for _, id := range s.Canvas[s.BlockStart:s.BlockEnd] {
+		if id != mask {
+			return false
+		}
+	}
+	return true
 }
 
 // TestConformanceQ8 measures how far int8 weights move the answers. The

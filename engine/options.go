@@ -29,6 +29,49 @@ func ParseRemasking(s string) (Remasking, error) {
 	return "", fmt.Errorf("%w: unknown remasking %q (want low_confidence, random, margin or entropy)", ErrOptions, s)
 }
 
+// Cache is how a block's steps reuse keys and values (Fast-dLLM).
+type Cache string
+
+const (
+	// NoCache runs every step over the whole canvas (the reference generate()).
+	NoCache Cache = "none"
+	// PrefixCache keeps the keys and values before the block from the
+	// block's first step; later steps run the block and everything after it.
+	PrefixCache Cache = "prefix"
+	// DualCache keeps the keys and values before and after the block from
+	// the block's first step; later steps run only the block.
+	DualCache Cache = "dual"
+)
+
+// Caches lists every cache mode, in the order a UI offers them.
+var Caches = []Cache{NoCache, PrefixCache, DualCache}
+
+// ParseCache accepts the mode names above ("" is none).
+func ParseCache(s string) (Cache, error) {
+	if s == "" {
+		return NoCache, nil
+	}
+	for _, c := range Caches {
+		if string(c) == s {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown cache %q (want none, prefix or dual)", ErrOptions, s)
+}
+
+// String and Set make a *Cache a flag.Value: --cache none|prefix|dual.
+func (c *Cache) String() string { return string(*c) }
+
+// Set parses a mode name (ParseCache).
+func (c *Cache) Set(s string) error {
+	v, err := ParseCache(s)
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
 // ErrOptions reports sampler options that do not make sense.
 var ErrOptions = errors.New("invalid generation options")
 
@@ -42,10 +85,12 @@ type Options struct {
 	CFGScale    float64   // classifier-free guidance; 0 disables the unconditional pass
 	Remasking   Remasking // which predictions each step keeps
 	// Threshold > 0 turns on Fast-dLLM parallel decoding: each step commits
-	// every masked token of the block whose confidence is above it (always
-	// at least one), and a block runs until it is filled; Steps then only
-	// bounds the steps per block.
-	Threshold   float64
+	// the block's most confident masked token and every other one whose
+	// confidence reaches the threshold, and a block runs until it is
+	// filled; Steps and the linear schedule are then not used.
+	Threshold float64
+	// Cache reuses keys and values within a block (Fast-dLLM); "" is none.
+	Cache       Cache
 	SuppressEOS bool   // set the EOS logit to -inf (the reference's logits_eos_inf)
 	Seed        uint64 // seeds the Gumbel noise and random remasking
 	TopK        int    // candidates per masked position in the trace (0: 5)
@@ -54,13 +99,14 @@ type Options struct {
 // DefaultOptions are the settings of the LLaDA README's example, scaled to
 // a small canvas.
 func DefaultOptions() Options {
-	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5}
+	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5, Cache: NoCache}
 }
 
 // Validate checks the options as the reference does: gen_length must be a
-// multiple of block_length and steps a multiple of the number of blocks.
-// Steps may not exceed the masked positions (the reference documents
-// steps <= gen_length); Generate checks that against the prompt's masks.
+// multiple of block_length and steps (unless a threshold replaces them) a
+// multiple of the number of blocks. Steps may not exceed the masked
+// positions (the reference documents steps <= gen_length); Generate checks
+// that against the prompt's masks.
 // GenLength 0 is allowed only for infilling, when the prompt itself holds
 // masks; Generate checks that.
 func (o *Options) Validate() error {
@@ -69,7 +115,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: gen_length %d, want >= 0", ErrOptions, o.GenLength)
 	case o.GenLength > 0 && (o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0):
 		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
-	case o.Steps <= 0 || o.Steps%o.Blocks() != 0:
+	case o.Threshold == 0 && (o.Steps <= 0 || o.Steps%o.Blocks() != 0): // a threshold does not use Steps
 		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.Blocks())
 	case o.Steps > MaxSequenceLimit:
 		// Generate bounds steps by the canvas's masks; this bound holds for
@@ -85,6 +131,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: top-k %d, want 0..64", ErrOptions, o.TopK)
 	}
 	if _, err := ParseRemasking(string(o.Remasking)); err != nil {
+		return err
+	}
+	if _, err := ParseCache(string(o.Cache)); err != nil {
 		return err
 	}
 	return nil
@@ -122,6 +171,14 @@ type Step struct {
 	BlockEnd   int      `json:"block_end"`   // one past its last position
 	Canvas     []int    `json:"canvas"`      // the canvas before this step commits
 	Committed  []Commit `json:"committed"`   // positions filled by this step, by position
+	// Passes is the forward passes this step ran: 0 when it had nothing to
+	// commit, 2 with classifier-free guidance.
+	Passes int `json:"passes"`
+	// Each pass ran the canvas positions [ComputedFrom, ComputedTo)
+	// through the Transformer; the other positions' keys and values came
+	// from the cache.
+	ComputedFrom int `json:"computed_from"`
+	ComputedTo   int `json:"computed_to"`
 	// Candidates holds, for every position still masked before this step
 	// (up to the block's end), its top-k tokens by probability.
 	Candidates map[int][]Candidate `json:"candidates"`

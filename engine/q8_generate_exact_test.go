@@ -24,8 +24,8 @@ const goldenGenerate = "testdata/q8_generate.golden"
 
 // An int8 model generates the same steps on every kernel path: the same
 // canvases, commits, confidences, probabilities and trace candidates, for
-// every remasking rule, with and without temperature, guidance and the
-// Fast-dLLM threshold, and the same as the golden that the native Go
+// every remasking rule, with and without temperature, guidance, the
+// Fast-dLLM threshold and its prefix and dual caches, and the same as the golden that the native Go
 // references wrote (so also under Node). The forward pass is the same
 // bits everywhere (TestQ8ForwardSameBitsOnEveryPath) and so is the
 // sampler's pass over the vocabulary (quant.ScanLogits), so nothing may
@@ -45,6 +45,16 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 		"random":           func(o *engine.Options) { o.Remasking = engine.Random; o.Temperature = 0.7 },
 		"temperature+cfg":  func(o *engine.Options) { o.Remasking = engine.LowConfidence; o.Temperature = 1.3; o.CFGScale = 0.5 },
 		"threshold+margin": func(o *engine.Options) { o.Remasking = engine.Margin; o.Threshold = 0.05; o.TopK = 64 },
+		"prefix+cfg": func(o *engine.Options) {
+			o.Remasking = engine.LowConfidence
+			o.CFGScale = 0.5
+			o.Cache = engine.PrefixCache
+		},
+		"dual+threshold": func(o *engine.Options) {
+			o.Remasking = engine.LowConfidence
+			o.Threshold = 0.05
+			o.Cache = engine.DualCache
+		},
 	}
 	golden := readGoldenGenerate(t)
 	digests := map[string]string{}

@@ -22,13 +22,20 @@ import (
 // commits the best k, with k from the linear schedule: n masks over s steps
 // give n/s per step and the first n%s steps one more.
 //
-// Two generalisations reduce to the reference when unused:
-//   - Infilling: masks inside the prompt are filled too. They count towards
-//     the first block's schedule (the reference would leave some masked),
-//     and with GenLength 0 the whole canvas is one block.
-//   - Threshold (Fast-dLLM): a step commits every prediction of the block
-//     whose confidence reaches the threshold, and never fewer than the
-//     schedule's k, so a block ends early but never late.
+// Fast-dLLM's two speed-ups, as its reference generators do them:
+//   - Threshold: a step commits the block's most confident prediction and
+//     every other one whose confidence reaches the threshold; the linear
+//     schedule is not used and the block runs until it has no mask.
+//   - Cache (prefix or dual): the first step of each block runs the whole
+//     canvas and keeps every position's keys and values; the block's later
+//     steps run only the block and what follows it (prefix) or only the
+//     block (dual), reading the other positions' keys and values from the
+//     cache. With guidance the unconditional pass keeps a cache of its own.
+//
+// Infilling, beyond the reference, reduces to it when unused: masks inside
+// the prompt are filled too. They count towards the first block's schedule
+// (the reference would leave some masked), a cached step of that block
+// also runs them, and with GenLength 0 the whole canvas is one block.
 //
 // obs, when not nil, receives every step. ctx is checked before each
 // forward pass; on cancellation Generate returns the canvas so far and
@@ -51,7 +58,7 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 	if opts.GenLength == 0 && promptMasks == 0 {
 		return nil, fmt.Errorf("%w: gen_length 0 needs masks in the prompt to infill", ErrOptions)
 	}
-	if masked := opts.GenLength + promptMasks; opts.Steps > masked {
+	if masked := opts.GenLength + promptMasks; opts.Threshold == 0 && opts.Steps > masked { // a threshold does not use Steps
 		return nil, fmt.Errorf("%w: %d steps for %d masked positions (at most one step per masked position)", ErrOptions, opts.Steps, masked)
 	}
 	T := len(prompt) + opts.GenLength
@@ -92,10 +99,21 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		if b == 0 && opts.GenLength > 0 {
 			n += promptMasks
 		}
-		schedule := TransferSchedule(n, stepsPerBlock)
-		for i := range stepsPerBlock {
+		var schedule []int // with a threshold, none
+		if opts.Threshold == 0 {
+			schedule = TransferSchedule(n, stepsPerBlock)
+		}
+		sp.cached = false // the block's first pass fills the caches
+		for i := 0; ; i++ {
 			if opts.Threshold > 0 && countMasks(x[:end], mask) == 0 {
-				break // Fast-dLLM: the block filled early
+				break // Fast-dLLM: with a threshold the block runs until it is filled
+			}
+			if opts.Threshold == 0 && i == stepsPerBlock {
+				break
+			}
+			k := 0 // with a threshold: the most confident, then all that reach it
+			if opts.Threshold == 0 {
+				k = schedule[i]
 			}
 			if err := ctx.Err(); err != nil {
 				return x, err
@@ -104,7 +122,7 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 			if obs != nil {
 				step.Canvas = slices.Clone(x)
 			}
-			if err := sp.step(x, end, schedule[i], &step); err != nil {
+			if err := sp.step(x, start, end, k, &step); err != nil {
 				return x, err
 			}
 			if obs != nil {
@@ -141,6 +159,11 @@ type stepper struct {
 	groupMax []float32   // (quant.LogitGroups(vocab)) group maxima of one row, for the trace
 	top      []int       // (TopK) the trace's candidates of one row
 	scored   []candidate // (T) one prediction per eligible position
+	// caches hold the keys and values of the conditional and the
+	// unconditional pass (Cache prefix or dual); cached says they hold the
+	// current block's first pass.
+	caches [2]*KVCache
+	cached bool
 }
 
 // candidate is one position's prediction and its score.
@@ -168,13 +191,20 @@ func newStepper(s *State, opts Options, isPrompt []bool, trace bool) *stepper {
 		sp.uncond = make([]int, T)
 		sp.cond = make([]float32, T*V)
 	}
+	if opts.Cache == PrefixCache || opts.Cache == DualCache {
+		sp.caches[0] = s.kvCache(0)
+		if opts.CFGScale > 0 {
+			sp.caches[1] = s.kvCache(1)
+		}
+	}
 	return sp
 }
 
-// step runs one forward pass and commits k (or, with a threshold, at least
-// k) of the predictions at masked positions before end, updating x in place
-// and filling in the step's record.
-func (sp *stepper) step(x []int, end, k int, rec *Step) error {
+// step runs one forward pass (two with guidance) and commits k of the
+// predictions at masked positions before end, or with a threshold the
+// most confident one and every other that reaches it, updating x in place
+// and filling in the step's record. start is the block's first position.
+func (sp *stepper) step(x []int, start, end, k int, rec *Step) error {
 	s, c, opts := sp.s, &sp.s.Model.Config, &sp.opts
 	mask, V := c.MaskTokenID, c.EmbeddingSize
 
@@ -188,11 +218,29 @@ func (sp *stepper) step(x []int, end, k int, rec *Step) error {
 		return nil // nothing this step may commit: skip the forward pass
 	}
 
+	// The positions this step computes: the whole canvas, unless the
+	// block's first pass has filled the caches. Then prefix runs from the
+	// block (or an earlier masked position of the prompt) to the end of
+	// the canvas, dual only to the end of the block.
+	pass := Pass{From: 0, To: len(x), Logits: sp.eligible}
+	if sp.caches[0] != nil {
+		pass.Cache = sp.caches[0]
+		if sp.cached {
+			pass.From = min(start, sp.eligible[0])
+			if opts.Cache == DualCache {
+				pass.To = end
+			}
+		}
+		sp.cached = true
+	}
+	rec.ComputedFrom, rec.ComputedTo = pass.From, pass.To
+
 	// logits (eligible, vocab), with guidance u + (cfg+1)(c-u).
-	logits, err := s.ForwardAt(x, sp.eligible)
+	logits, err := s.ForwardPass(x, pass)
 	if err != nil {
 		return err
 	}
+	rec.Passes = 1
 	if opts.CFGScale > 0 {
 		copy(sp.cond, logits)
 		cond := sp.cond[:len(logits)]
@@ -202,10 +250,12 @@ func (sp *stepper) step(x []int, end, k int, rec *Step) error {
 				sp.uncond[p] = mask
 			}
 		}
-		uncond, err := s.ForwardAt(sp.uncond, sp.eligible)
+		pass.Cache = sp.caches[1]
+		uncond, err := s.ForwardPass(sp.uncond, pass)
 		if err != nil {
 			return err
 		}
+		rec.Passes = 2
 		w := float32(opts.CFGScale + 1)
 		for i := range cond {
 			uncond[i] += w * (cond[i] - uncond[i])
@@ -227,8 +277,8 @@ func (sp *stepper) step(x []int, end, k int, rec *Step) error {
 		return cmp.Compare(b.confidence, a.confidence)
 	})
 	n := min(k, len(sp.scored))
-	if opts.Threshold > 0 {
-		n = max(n, 1)
+	if opts.Threshold > 0 { // Fast-dLLM's get_transfer_index
+		n = 1
 		for n < len(sp.scored) && sp.scored[n].confidence >= opts.Threshold {
 			n++
 		}

@@ -53,11 +53,16 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero block", func(o *Options) { o.BlockLength = 0 }, false},
 		{"steps not a multiple of blocks", func(o *Options) { o.Steps = 7 }, false},
 		{"zero steps", func(o *Options) { o.Steps = 0 }, false},
+		{"steps unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 0, 0.9 }, true},
+		{"steps not a multiple, unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 7, 0.9 }, true},
 		{"negative temperature", func(o *Options) { o.Temperature = -0.1 }, false},
 		{"negative cfg", func(o *Options) { o.CFGScale = -1 }, false},
 		{"threshold above 1", func(o *Options) { o.Threshold = 1.5 }, false},
 		{"unknown remasking", func(o *Options) { o.Remasking = "greedy" }, false},
 		{"huge top-k", func(o *Options) { o.TopK = 1000 }, false},
+		{"dual cache", func(o *Options) { o.Cache = DualCache }, true},
+		{"no cache named", func(o *Options) { o.Cache = NoCache }, true},
+		{"unknown cache", func(o *Options) { o.Cache = "full" }, false},
 		{"steps 2^62", func(o *Options) { o.Steps = 1 << 62 }, false},
 		{"steps 1e9", func(o *Options) { o.Steps = 1e9 }, false},
 	}
@@ -144,21 +149,43 @@ func TestGenerateSeeded(t *testing.T) {
 	assert.NotEqual(t, a, c, "another seed, another output")
 }
 
+// With a threshold the step rule is Fast-dLLM's get_transfer_index: the
+// most confident prediction, plus every other that reaches the threshold;
+// Steps and the linear schedule are not used.
 func TestGenerateThreshold(t *testing.T) {
 	st := samplerState(t)
 	o := Options{Steps: 16, GenLength: 16, BlockLength: 8, Remasking: LowConfidence}
 	plain, _ := run(t, st, []int{1, 2}, o)
 
-	o.Threshold = 1 // nothing reaches it: exactly the schedule
+	o.Steps = 2     // the schedule would commit 4 a step
+	o.Threshold = 1 // nothing reaches it: one a step, whatever Steps says
 	same, steps := run(t, st, []int{1, 2}, o)
-	assert.Equal(t, plain, same)
-	assert.Len(t, steps, 16)
+	assert.Equal(t, plain, same, "one a step is the 16-step schedule")
+	require.Len(t, steps, 16)
+	for _, s := range steps {
+		assert.Len(t, s.Committed, 1)
+	}
 
+	o.Steps = 0        // Steps is not even needed
 	o.Threshold = 1e-9 // everything reaches it: one step per block
 	out, steps := run(t, st, []int{1, 2}, o)
 	assert.Len(t, steps, 2)
 	assert.NotContains(t, out, st.Model.Config.MaskTokenID)
 	assert.Len(t, steps[0].Committed, 8)
+
+	// In between, a step commits exactly the most confident and those at
+	// or above the threshold.
+	o.Threshold = 0.05
+	_, steps = run(t, st, []int{1, 2}, o)
+	for _, s := range steps {
+		above := 0
+		for _, c := range s.Committed {
+			if c.Confidence >= o.Threshold {
+				above++
+			}
+		}
+		assert.Equal(t, max(above, 1), len(s.Committed), "step %d", s.Index)
+	}
 }
 
 func TestGenerateInfill(t *testing.T) {

@@ -98,6 +98,7 @@ type Options struct {
 	SuppressEOS bool    `json:"suppress_eos"`
 	Seed        uint64  `json:"seed"`
 	TopK        int     `json:"top_k"`
+	Cache       string  `json:"cache"` // "none", "prefix" or "dual" (Fast-dLLM); "" is none
 }
 
 // WireOptions are o as they travel.
@@ -106,16 +107,18 @@ func WireOptions(o engine.Options) Options {
 		Steps: o.Steps, GenLength: o.GenLength, BlockLength: o.BlockLength,
 		Temperature: o.Temperature, CFGScale: o.CFGScale, Remasking: string(o.Remasking),
 		Threshold: o.Threshold, SuppressEOS: o.SuppressEOS, Seed: o.Seed, TopK: o.TopK,
+		Cache: string(o.Cache),
 	}
 }
 
-// Engine are the options for the sampler; the remasking rule is checked
-// by engine.Options.Validate.
+// Engine are the options for the sampler; the remasking rule and the
+// cache mode are checked by engine.Options.Validate.
 func (o Options) Engine() engine.Options {
 	return engine.Options{
 		Steps: o.Steps, GenLength: o.GenLength, BlockLength: o.BlockLength,
 		Temperature: o.Temperature, CFGScale: o.CFGScale, Remasking: engine.Remasking(o.Remasking),
 		Threshold: o.Threshold, SuppressEOS: o.SuppressEOS, Seed: o.Seed, TopK: o.TopK,
+		Cache: engine.Cache(o.Cache),
 	}
 }
 
@@ -160,17 +163,22 @@ type ModelInfo struct {
 // StepInfo is one denoising step as the sampler reported it, with timing.
 type StepInfo struct {
 	engine.Step
-	Steps     int     `json:"steps"`      // steps planned in all (an upper bound with a threshold)
+	Steps     int     `json:"steps"`      // steps planned in all (with a threshold, the most it can take)
 	ElapsedMS float64 `json:"elapsed_ms"` // time of this step
 }
 
 // DoneInfo ends a generation.
 type DoneInfo struct {
-	Output        []int   `json:"output"` // the final canvas
-	Text          string  `json:"text"`   // the generated part, decoded
-	Stopped       bool    `json:"stopped"`
-	Steps         int     `json:"steps"`
-	ForwardPasses int     `json:"forward_passes"`
-	ElapsedMS     float64 `json:"elapsed_ms"`
-	TokensPerS    float64 `json:"tokens_per_s"` // generated tokens per second
+	Output        []int  `json:"output"` // the final canvas
+	Text          string `json:"text"`   // the generated part, decoded
+	Stopped       bool   `json:"stopped"`
+	Steps         int    `json:"steps"`
+	ForwardPasses int    `json:"forward_passes"` // passes run (steps with nothing to commit run none)
+	// PositionsComputed is the canvas positions the passes ran through the
+	// Transformer; PositionsFull is what full passes would have run
+	// (ForwardPasses × canvas length). A cache saves the difference.
+	PositionsComputed int     `json:"positions_computed"`
+	PositionsFull     int     `json:"positions_full"`
+	ElapsedMS         float64 `json:"elapsed_ms"`
+	TokensPerS        float64 `json:"tokens_per_s"` // generated tokens per second
 }

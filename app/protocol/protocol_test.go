@@ -25,7 +25,7 @@ func TestOptionsWireNames(t *testing.T) {
 	}
 	sort.Strings(names)
 	assert.Equal(t, []string{
-		"block_length", "cfg_scale", "gen_length", "remasking", "seed", "steps",
+		"block_length", "cache", "cfg_scale", "gen_length", "remasking", "seed", "steps",
 		"suppress_eos", "temperature", "threshold", "top_k",
 	}, names)
 }

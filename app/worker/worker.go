@@ -287,22 +287,31 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	}
 	// Buffers for the canvas in use, not the model's maximum; a longer
 	// canvas later gets a larger state.
-	if canvas := len(prompt) + opts.GenLength; st == nil || st.Cap < canvas {
-		st = engine.NewState(m, max(canvas, 1))
+	T := len(prompt) + opts.GenLength
+	if st == nil || st.Cap < T {
+		st = engine.NewState(m, max(T, 1))
 		w.mu.Lock()
 		if w.model == m {
 			w.state = st
 		}
 		w.mu.Unlock()
 	}
+	// Steps planned: with a threshold the linear schedule is not used and
+	// a step commits at least one mask, so at most one step per mask.
+	planned := opts.Steps
+	if opts.Threshold > 0 {
+		planned = opts.GenLength + masks
+	}
 	start := time.Now()
 	stepStart := start
-	steps := 0
+	steps, passes, computed := 0, 0, 0
 	observe := func(s engine.Step) {
 		w.host.Send(protocol.Response{Type: protocol.StepDone, ID: id, Step: &protocol.StepInfo{
-			Step: s, Steps: opts.Steps, ElapsedMS: msSince(stepStart),
+			Step: s, Steps: planned, ElapsedMS: msSince(stepStart),
 		}})
 		steps++
+		passes += s.Passes // a step with nothing to commit runs none
+		computed += s.Passes * (s.ComputedTo - s.ComputedFrom)
 		w.host.Yield()
 		stepStart = time.Now()
 	}
@@ -312,18 +321,16 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 		return err
 	}
 	elapsed := msSince(start)
-	passes := steps
-	if opts.CFGScale > 0 {
-		passes *= 2
-	}
 	generated := opts.GenLength + masks
 	done := &protocol.DoneInfo{
-		Output:        out,
-		Text:          generatedText(m, prompt, out),
-		Stopped:       stopped,
-		Steps:         steps,
-		ForwardPasses: passes,
-		ElapsedMS:     elapsed,
+		Output:            out,
+		Text:              generatedText(m, prompt, out),
+		Stopped:           stopped,
+		Steps:             steps,
+		ForwardPasses:     passes,
+		PositionsComputed: computed,
+		PositionsFull:     passes * T,
+		ElapsedMS:         elapsed,
 	}
 	if elapsed > 0 && !stopped {
 		done.TokensPerS = float64(generated) / (elapsed / 1000)

@@ -108,11 +108,17 @@ func loadBytes(t *testing.T, h *fakeHost, w *Worker, data []byte) protocol.Respo
 }
 
 func loadConformance(t *testing.T, name string) (*engine.Model, []conformance.GenerateCase) {
+	return loadGolden(t, name, conformance.Load)
+}
+
+// loadGolden loads a fixture's checkpoint and the generate cases that
+// load (conformance.Load or LoadCache) reads beside it.
+func loadGolden(t *testing.T, name string, load func(string) (conformance.Golden, error)) (*engine.Model, []conformance.GenerateCase) {
 	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", name)
 	m, err := checkpoint.Load(dir)
 	require.NoError(t, err)
-	g, err := conformance.Load(dir)
+	g, err := load(dir)
 	require.NoError(t, err)
 	require.NotEmpty(t, g.GenerateCases)
 	return m, g.GenerateCases
@@ -122,16 +128,19 @@ func loadConformance(t *testing.T, name string) (*engine.Model, []conformance.Ge
 // canvases of its StepDone messages and its Done.
 func generate(t *testing.T, h *fakeHost, w *Worker, c conformance.GenerateCase) ([][]int, *protocol.DoneInfo) {
 	t.Helper()
-	opts := engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength,
-		CFGScale: c.CFGScale, Remasking: engine.LowConfidence}
+	opts := c.Options()
 	run(t, w, protocol.Request{Type: protocol.Generate, ID: 2,
 		Generate: &protocol.GenerateRequest{IDs: c.Prompt, Options: protocol.WireOptions(opts)}})
+	planned := c.Steps
+	if opts.Threshold > 0 {
+		planned = c.GenLength // at least one commit a step
+	}
 	var canvases [][]int
 	var done *protocol.DoneInfo
 	for _, r := range h.take() {
 		switch r.Type {
 		case protocol.StepDone:
-			require.Equal(t, c.Steps, r.Step.Steps)
+			require.Equal(t, planned, r.Step.Steps)
 			require.Equal(t, len(canvases), r.Step.Index)
 			canvases = append(canvases, r.Step.Canvas)
 		case protocol.Done:
@@ -170,6 +179,70 @@ func TestGoldenTraces(t *testing.T) {
 				assert.Equal(t, passes, done.ForwardPasses)
 			}
 		})
+	}
+}
+
+// Fast-dLLM's cached and threshold generators reproduce their traces
+// through the worker too, with the forward passes they ran, and each step
+// says which positions it computed.
+func TestGoldenCacheTraces(t *testing.T) {
+	for _, name := range conformance.Checkpoints {
+		t.Run(name, func(t *testing.T) {
+			m, cases := loadGolden(t, name, conformance.LoadCache)
+			h := &fakeHost{}
+			w := NewWorker(h)
+			ready := loadBytes(t, h, w, encode(t, m))
+			require.Equal(t, protocol.Ready, ready.Type, ready.Error)
+			for i, c := range cases {
+				canvases, done := generate(t, h, w, c)
+				require.Equal(t, c.Trace[:len(c.Trace)-1], canvases, "case %d (%s)", i, c.Cache)
+				require.Equal(t, c.Output, done.Output, "case %d", i)
+				assert.Equal(t, c.ForwardPasses, done.ForwardPasses, "case %d", i)
+				assert.Equal(t, len(canvases), done.Steps, "case %d", i)
+				T := len(c.Output)
+				assert.Equal(t, c.ForwardPasses*T, done.PositionsFull, "case %d", i)
+				// Only a block's first pass runs the whole canvas with a cache.
+				if blocks := c.GenLength / c.BlockLength; c.Cache == "none" || c.ForwardPasses == blocks {
+					assert.Equal(t, done.PositionsFull, done.PositionsComputed, "case %d", i)
+				} else {
+					assert.Less(t, done.PositionsComputed, done.PositionsFull, "case %d (%s)", i, c.Cache)
+				}
+			}
+		})
+	}
+}
+
+// Forward passes are counted as they run: steps that find their block
+// already filled skip the pass and do not count.
+func TestForwardPassesCountedAsRun(t *testing.T) {
+	m, _ := loadConformance(t, "llada-tiny-f32")
+	h := &fakeHost{}
+	w := NewWorker(h)
+	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)
+	mask := m.Config.MaskTokenID
+	prompt := []int{5, mask, mask, mask, mask, 6, mask, mask, mask, mask, 7}
+	for _, cfg := range []float64{0, 1} {
+		// 8 prompt masks and 2 blocks of 4 over 16 steps, 8 a block: the
+		// first block's 12 masks take all 8, the second's 4 masks fill it
+		// in 4 and its last 4 steps have nothing to do.
+		opts := engine.Options{Steps: 16, GenLength: 8, BlockLength: 4, CFGScale: cfg, Remasking: engine.LowConfidence}
+		run(t, w, protocol.Request{Type: protocol.Generate, ID: 3,
+			Generate: &protocol.GenerateRequest{IDs: prompt, Options: protocol.WireOptions(opts)}})
+		var done *protocol.DoneInfo
+		passes := 0
+		for _, r := range h.take() {
+			switch r.Type {
+			case protocol.StepDone:
+				passes += r.Step.Passes
+			case protocol.Done:
+				done = r.Done
+			}
+		}
+		require.NotNil(t, done)
+		perStep := 1 + int(cfg)
+		assert.Equal(t, 16, done.Steps, "cfg %v", cfg)
+		assert.Equal(t, 12*perStep, passes, "cfg %v: passes the steps report", cfg)
+		assert.Equal(t, 12*perStep, done.ForwardPasses, "cfg %v", cfg)
 	}
 }
 

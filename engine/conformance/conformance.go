@@ -41,18 +41,35 @@ type GenerateCase struct {
 	Remasking   string  `json:"remasking"`
 	Output      []int   `json:"output"`
 	Trace       [][]int `json:"trace"`
+	// In golden_cache.json only: the Fast-dLLM generator ("none", "prefix"
+	// or "dual"), its threshold (nil: the linear schedule) and the forward
+	// passes it ran.
+	Cache         string   `json:"cache,omitempty"`
+	Threshold     *float64 `json:"threshold,omitempty"`
+	ForwardPasses int      `json:"forward_passes,omitempty"`
 }
 
 // Options are the engine's sampler options for the case.
 func (g GenerateCase) Options() engine.Options {
-	return engine.Options{Steps: g.Steps, GenLength: g.GenLength, BlockLength: g.BlockLength,
-		CFGScale: g.CFGScale, Temperature: g.Temperature, Remasking: engine.Remasking(g.Remasking)}
+	o := engine.Options{Steps: g.Steps, GenLength: g.GenLength, BlockLength: g.BlockLength,
+		CFGScale: g.CFGScale, Temperature: g.Temperature, Remasking: engine.Remasking(g.Remasking),
+		Cache: engine.Cache(g.Cache)}
+	if g.Threshold != nil {
+		o.Threshold = *g.Threshold
+	}
+	return o
 }
 
 // Load reads dir/golden.json.
-func Load(dir string) (Golden, error) {
+func Load(dir string) (Golden, error) { return load(dir, "golden.json") }
+
+// LoadCache reads dir/golden_cache.json: Fast-dLLM's generators, with
+// generate cases only.
+func LoadCache(dir string) (Golden, error) { return load(dir, "golden_cache.json") }
+
+func load(dir, name string) (Golden, error) {
 	var g Golden
-	data, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return g, err
 	}

@@ -12,25 +12,34 @@
 //	{"kernel_gops": {"simd": x, "relaxed": x|null, "go_wasm": x},
 //	 "forward_per_s": {"simd": x, "go_wasm": x, "native": x}, "tokens": 256, "params": n}
 //
-// as its last line (one line), after a human-readable breakdown. `make
+// as its last line (one line), after a human-readable breakdown. With
+// --generate it also times generation in Fast-dLLM's modes side by side
+// (package genbench: cache none, prefix and dual, each without and with a
+// threshold; ms per generated token) for the benchmark model after a
+// 32-token prompt, and for the shipped base model and the instruct model
+// (chat template) found in --models, each 224 tokens in blocks of 32 with
+// 224 steps, and adds "generate": {model: {kernels: [rows]}}. `make
 // bench-wasm` runs both. Each figure comes from the fastest of repeated
 // calls, so that other work on a shared machine disturbs it less.
 package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
 
 	"unmask/engine"
 	"unmask/quant"
+	"unmask/tools/internal/genbench"
 )
 
 const tokens = 256
@@ -48,6 +57,9 @@ type result struct {
 	ForwardPerS forwardPerS `json:"forward_per_s"`
 	Tokens      int         `json:"tokens"`
 	Params      int64       `json:"params"`
+	// Generate holds, per model ("bench", "base", "instruct") and kernels
+	// ("native" or the wasm path), the genbench rows.
+	Generate map[string]map[string][]genbench.Row `json:"generate,omitempty"`
 }
 
 type forwardPerS struct {
@@ -67,15 +79,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	native := fs.String("native", "", "JSON line of a native run to merge (wasm runs)")
 	budget := fs.Duration("time", 3*time.Second, "time spent on each figure (at least 3 calls)")
+	generate := fs.Bool("generate", false, "also time generation in every cache mode, with and without --threshold")
+	models := fs.String("models", "web/models", "folder of unmask-base.unmask and unmask-instruct.unmask, for --generate")
+	rounds := fs.Int("rounds", 1, "timed generations per mode with --generate (the fastest counts)")
+	threshold := fs.Float64("threshold", 0.9, "the threshold of the threshold rows")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *budget <= 0 {
 		return errors.New("--time must be positive")
 	}
+	if *rounds < 1 || !(*threshold > 0 && *threshold <= 1) {
+		return fmt.Errorf("--rounds %d and --threshold %v: want >= 1 and in (0, 1]", *rounds, *threshold)
+	}
 	b := bench{budget: *budget, out: stdout}
 	m := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
 	res := result{Tokens: tokens, Params: m.Params()}
+	var cases []genCase
+	if *generate {
+		var err error
+		if cases, err = genCases(m, *models); err != nil {
+			return err
+		}
+	}
 
 	if runtime.GOOS != "js" {
 		path, err := quant.UseKernels("auto")
@@ -84,6 +110,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		native := b.forward(m, "native ("+path+" kernels)")
 		res.ForwardPerS.Native = &native
+		if res.Generate, err = b.generate(cases, "native", *rounds, *threshold); err != nil {
+			return err
+		}
 		return json.NewEncoder(stdout).Encode(res)
 	}
 
@@ -121,10 +150,81 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	res.KernelGOPS = gops
 	res.ForwardPerS.Native = nativeRes.ForwardPerS.Native
-	if _, err := quant.UseKernels("auto"); err != nil {
+	path, err := quant.UseKernels("auto")
+	if err != nil {
 		return err
 	}
+	if res.Generate, err = b.generate(cases, path, *rounds, *threshold); err != nil {
+		return err
+	}
+	for name, byPath := range nativeRes.Generate {
+		if res.Generate[name] != nil {
+			res.Generate[name]["native"] = byPath["native"]
+		}
+	}
 	return json.NewEncoder(stdout).Encode(res)
+}
+
+// genCase is one model and prompt to time generation on.
+type genCase struct {
+	name   string
+	model  *engine.Model
+	prompt []int
+	opts   engine.Options
+}
+
+// genCases are the benchmark model after a 32-token prompt, then the
+// shipped base model after a sentence opening and the instruct model
+// asked, through its chat template, to repeat a sentence: 224 tokens in
+// blocks of 32, 224 steps, greedy.
+func genCases(bench *engine.Model, dir string) ([]genCase, error) {
+	opts := engine.Options{Steps: 224, GenLength: 224, BlockLength: 32, Remasking: engine.LowConfidence}
+	prompt := make([]int, 32)
+	for i := range prompt {
+		prompt[i] = (i * 7919) % bench.Config.VocabSize
+	}
+	cases := []genCase{{"bench", bench, prompt, opts}}
+	for _, c := range []struct {
+		name, file, text string
+		chat             bool
+	}{
+		{"base", "unmask-base.unmask", "It was a fine morning, and", false},
+		{"instruct", "unmask-instruct.unmask", "Repeat this sentence: It was a fine morning, and Elizabeth walked out.", true},
+	} {
+		m, err := engine.LoadFile(filepath.Join(dir, c.file))
+		if err != nil {
+			return nil, err
+		}
+		if m.Tokenizer == nil {
+			return nil, fmt.Errorf("%s has no tokenizer", c.file)
+		}
+		ids, err := engine.PromptIDs(m.Tokenizer, c.text, c.chat, 4, m.Config.MaskTokenID)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, genCase{c.name, m, ids, opts})
+	}
+	return cases, nil
+}
+
+// generate runs genbench for every case with the active kernels, labelled
+// path, printing a table each.
+func (b bench) generate(cases []genCase, path string, rounds int, threshold float64) (map[string]map[string][]genbench.Row, error) {
+	if len(cases) == 0 {
+		return nil, nil
+	}
+	out := map[string]map[string][]genbench.Row{}
+	for _, c := range cases {
+		st := engine.NewState(c.model, len(c.prompt)+c.opts.GenLength)
+		rows, err := genbench.Run(context.Background(), st, c.prompt, c.opts, genbench.Modes(threshold), rounds)
+		if err != nil {
+			return nil, err
+		}
+		genbench.Table(b.out, fmt.Sprintf("generate, %s model, %s kernels, %d tokens after %d, blocks of %d, %d steps:",
+			c.name, path, c.opts.GenLength, len(c.prompt), c.opts.BlockLength, c.opts.Steps), rows)
+		out[c.name] = map[string][]genbench.Row{path: rows}
+	}
+	return out, nil
 }
 
 type bench struct {

@@ -33,4 +33,6 @@ func TestNativeResultLine(t *testing.T) {
 func TestBadFlags(t *testing.T) {
 	require.Error(t, run([]string{"--time=0s"}, io.Discard, io.Discard))
 	require.Error(t, run([]string{"--no-such-flag"}, io.Discard, io.Discard))
+	require.Error(t, run([]string{"--generate", "--rounds=0"}, io.Discard, io.Discard))
+	require.Error(t, run([]string{"--generate", "--models=/nonexistent"}, io.Discard, io.Discard))
 }

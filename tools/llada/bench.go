@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,10 +10,11 @@ import (
 
 	"unmask/engine"
 	"unmask/quant"
+	"unmask/tools/internal/genbench"
 )
 
 func init() {
-	commands["bench"] = command{"measure forward passes per second, f32 and q8, as JSON", runBench}
+	commands["bench"] = command{"measure forward passes per second, f32 and q8, or with --generate ms per generated token in each cache mode, as JSON", runBench}
 }
 
 // benchResult is one configuration's speed.
@@ -22,18 +24,35 @@ type benchResult struct {
 	GFLOPS      float64 `json:"gflops"`
 }
 
-func runBench(args []string, stdout, _ io.Writer) error {
+func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench")
 	modelPath := fs.String("model", "", "model file")
 	tokens := fs.Int("tokens", 0, "canvas length (0: min(256, max_sequence_length))")
 	seconds := fs.Duration("time", 2*time.Second, "time per configuration")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "goroutines per pass")
+	var gen generateBench
+	fs.BoolVar(&gen.on, "generate", false, "time generation instead: ms per generated token with cache none, prefix and dual, each without and with --threshold, side by side")
+	fs.StringVar(&gen.prompt, "prompt", "It was a fine morning, and", "with --generate: prompt text")
+	fs.StringVar(&gen.ids, "ids", "", "with --generate: prompt as comma-separated token ids (in place of --prompt)")
+	fs.BoolVar(&gen.chat, "chat", false, "with --generate: wrap the prompt in the chat template")
+	gen.opts = engine.Options{Remasking: engine.LowConfidence, BlockLength: 32, GenLength: 224}
+	fs.IntVar(&gen.opts.GenLength, "gen-length", gen.opts.GenLength, "with --generate: tokens to generate")
+	fs.IntVar(&gen.opts.BlockLength, "block-length", gen.opts.BlockLength, "with --generate: block length")
+	fs.IntVar(&gen.opts.Steps, "steps", 0, "with --generate: denoising steps without a threshold (0: one per token)")
+	fs.Float64Var(&gen.threshold, "threshold", 0.9, "with --generate: the threshold of the threshold rows")
+	fs.IntVar(&gen.rounds, "rounds", 3, "with --generate: timed generations per mode (the fastest counts)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *threads < 1 {
+		return usageError{fmt.Errorf("--threads %d, want >= 1", *threads)}
 	}
 	m, err := loadModel(*modelPath)
 	if err != nil {
 		return err
+	}
+	if gen.on {
+		return gen.run(m, *threads, stdout, stderr)
 	}
 	T := *tokens
 	if T == 0 {
@@ -41,9 +60,6 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	}
 	if T < 1 || T > m.Config.MaxSequenceLen {
 		return usageError{fmt.Errorf("--tokens %d outside 1..%d", T, m.Config.MaxSequenceLen)}
-	}
-	if *threads < 1 {
-		return usageError{fmt.Errorf("--threads %d, want >= 1", *threads)}
 	}
 	variants := map[string]*engine.Model{"f32": m, "q8": m}
 	if m.DType() == quant.Q8 {
@@ -82,4 +98,55 @@ func flops(c *engine.Config, T int) float64 {
 	t := float64(T)
 	perLayer := t*(2*d*d+2*d*kv+3*d*h) + 2*t*t*d
 	return 2 * (float64(c.NLayers)*perLayer + t*d*v)
+}
+
+// generateBench is llada bench --generate: the Fast-dLLM modes side by
+// side (genbench) on one prompt.
+type generateBench struct {
+	on          bool
+	prompt, ids string
+	chat        bool
+	opts        engine.Options
+	threshold   float64
+	rounds      int
+}
+
+func (g *generateBench) run(m *engine.Model, threads int, stdout, stderr io.Writer) error {
+	if g.opts.Steps == 0 {
+		g.opts.Steps = g.opts.GenLength
+	}
+	if g.rounds < 1 {
+		return usageError{fmt.Errorf("--rounds %d, want >= 1", g.rounds)}
+	}
+	if !(g.threshold > 0 && g.threshold <= 1) {
+		return usageError{fmt.Errorf("--threshold %v, want in (0, 1]", g.threshold)}
+	}
+	if err := g.opts.Validate(); err != nil {
+		return usageError{err}
+	}
+	text := g.prompt
+	if g.ids != "" {
+		text = ""
+	}
+	prompt, err := promptIDs(m, text, g.ids, g.chat, 4)
+	if err != nil {
+		return err
+	}
+	T := len(prompt) + g.opts.GenLength
+	if T > m.Config.MaxSequenceLen {
+		return fmt.Errorf("%w: prompt %d + gen-length %d = %d tokens, limit %d",
+			engine.ErrTooLong, len(prompt), g.opts.GenLength, T, m.Config.MaxSequenceLen)
+	}
+	st := engine.NewState(m, T)
+	st.Threads = threads
+	rows, err := genbench.Run(context.Background(), st, prompt, g.opts, genbench.Modes(g.threshold), g.rounds)
+	if err != nil {
+		return err
+	}
+	genbench.Table(stderr, fmt.Sprintf("%d tokens after a %d-token prompt, blocks of %d, %d steps, %s kernels, %d threads:",
+		g.opts.GenLength, len(prompt), g.opts.BlockLength, g.opts.Steps, quant.KernelPath(), threads), rows)
+	return json.NewEncoder(stdout).Encode(map[string]any{
+		"prompt_tokens": len(prompt), "gen_length": g.opts.GenLength, "block_length": g.opts.BlockLength,
+		"steps": g.opts.Steps, "threads": threads, "kernel_path": quant.KernelPath(), "generate": rows,
+	})
 }

@@ -69,6 +69,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.opts.Temperature, "temperature", 0, "Gumbel-max temperature (0: argmax)")
 	fs.Float64Var(&cfg.opts.CFGScale, "cfg", 0, "classifier-free guidance scale (0: off)")
 	remasking := fs.String("remasking", string(engine.LowConfidence), "low_confidence, random, margin or entropy")
+	fs.Var(&cfg.opts.Cache, "cache", "Fast-dLLM key/value cache within a block: none, prefix or dual")
 	fs.BoolVar(&cfg.sft, "sft", false, "also evaluate the instruction pairs of sft-heldout.jsonl (instruct models)")
 	fs.IntVar(&cfg.sftExamples, "sft-examples", 64, "held-out pairs for the conditional ELBO of the response")
 	fs.IntVar(&cfg.sftPrompts, "sft-prompts", 48, "held-out pairs to answer, spread evenly over the tasks")

@@ -31,7 +31,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&opts.Temperature, "temperature", 0, "Gumbel-max temperature (0: argmax)")
 	fs.Float64Var(&opts.CFGScale, "cfg", 0, "classifier-free guidance scale")
 	remasking := fs.String("remasking", string(engine.LowConfidence), "low_confidence, random, margin or entropy")
-	fs.Float64Var(&opts.Threshold, "threshold", 0, "Fast-dLLM parallel decoding confidence threshold (0: off)")
+	fs.Float64Var(&opts.Threshold, "threshold", 0, "Fast-dLLM parallel decoding: commit the most confident and every prediction at or above it (0: off; --steps then unused)")
+	opts.Cache = engine.NoCache
+	fs.Var(&opts.Cache, "cache", "Fast-dLLM key/value cache within a block: none, prefix or dual")
 	fs.BoolVar(&opts.SuppressEOS, "suppress-eos", false, "never predict EOS")
 	fs.Uint64Var(&opts.Seed, "seed", 0, "random seed")
 	asJSON := fs.Bool("json", false, "print {output, trace, text} as JSON")

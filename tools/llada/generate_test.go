@@ -83,6 +83,31 @@ func TestCLIConformance(t *testing.T) {
 	}
 }
 
+// TestCLICacheConformance: --cache and --threshold reproduce Fast-dLLM's
+// cached and threshold generators' traces.
+func TestCLICacheConformance(t *testing.T) {
+	for _, name := range conformance.Checkpoints {
+		file := convertConformance(t, name, "f32")
+		g, err := conformance.LoadCache(filepath.Join("..", "..", "testdata", name))
+		require.NoError(t, err)
+		for i, gc := range g.GenerateCases {
+			args := []string{"generate", "--model", file, "--ids", joinIDs(gc.Prompt),
+				"--steps", strconv.Itoa(gc.Steps), "--gen-length", strconv.Itoa(gc.GenLength),
+				"--block-length", strconv.Itoa(gc.BlockLength), "--cache", gc.Cache, "--json"}
+			if gc.Threshold != nil {
+				args = append(args, "--threshold", strconv.FormatFloat(*gc.Threshold, 'g', -1, 64))
+			}
+			code, stdout, stderr := llada(args...)
+			require.Zero(t, code, stderr)
+			var got struct {
+				Trace [][]int `json:"trace"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+			assert.Equal(t, gc.Trace, got.Trace, "%s case %d (%s)", name, i, gc.Cache)
+		}
+	}
+}
+
 // TestCLIErrors: every bad invocation is one line on stderr and status 2.
 func TestCLIErrors(t *testing.T) {
 	file := convertConformance(t, "llada-tiny-f32", "f32")
@@ -97,6 +122,7 @@ func TestCLIErrors(t *testing.T) {
 		{"missing model flag", []string{"generate", "--ids", "1"}, "--model"},
 		{"missing file", []string{"generate", "--model", "/nonexistent/m.unmask", "--ids", "1"}, "nonexistent"},
 		{"bad remasking", []string{"generate", "--model", file, "--ids", "1", "--remasking", "greedy"}, "greedy"},
+		{"bad cache", []string{"generate", "--model", file, "--ids", "1", "--cache", "full"}, "unknown cache \"full\""},
 		{"bad ids", []string{"generate", "--model", file, "--ids", "1,x"}, "\"x\""},
 		{"id outside vocabulary", []string{"generate", "--model", file, "--ids", "1,99999"}, "vocabulary"},
 		{"prompt and ids", []string{"generate", "--model", file, "--ids", "1", "--prompt", "hi"}, "exactly one"},
@@ -142,4 +168,33 @@ func TestCLIBench(t *testing.T) {
 		assert.Greater(t, r["forward_per_s"].(float64), 0.0)
 		assert.Greater(t, r["tokens_per_s"].(float64), 0.0)
 	}
+}
+
+func TestCLIBenchGenerate(t *testing.T) {
+	file := convertConformance(t, "llada-tiny-f32", "q8")
+	code, stdout, stderr := llada("bench", "--model", file, "--generate", "--ids", "5,17,99",
+		"--gen-length", "16", "--block-length", "8", "--rounds", "1", "--threshold", "0.05")
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stderr, "ms/token")
+	var got struct {
+		Generate []struct {
+			Cache         string  `json:"cache"`
+			Threshold     float64 `json:"threshold"`
+			MSPerToken    float64 `json:"ms_per_token"`
+			ForwardPasses int     `json:"forward_passes"`
+		} `json:"generate"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+	require.Len(t, got.Generate, 6)
+	for i, r := range got.Generate {
+		assert.Equal(t, []string{"none", "prefix", "dual"}[i/2], r.Cache)
+		assert.Equal(t, []float64{0, 0.05}[i%2], r.Threshold)
+		assert.Greater(t, r.MSPerToken, 0.0)
+		if r.Threshold == 0 {
+			assert.Equal(t, 16, r.ForwardPasses, "one step per token by default")
+		}
+	}
+	code, _, stderr = llada("bench", "--model", file, "--generate", "--ids", "5", "--rounds", "0")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--rounds")
 }

@@ -222,10 +222,11 @@ func (c *engineClient) send(ctx app.Context, req protocol.Request, h *requestHan
 	return req.ID
 }
 
-// Load asks the worker for the model file at url.
+// Load asks the worker for the model file at url (with its pin, for the
+// files of the model list).
 func (c *engineClient) Load(ctx app.Context, url string, onProgress func(app.Context, protocol.Bytes),
 	onReady func(app.Context, *protocol.ModelInfo), onErr func(app.Context, *engineError)) int {
-	return c.send(ctx, protocol.Request{Type: protocol.Load, Load: &protocol.LoadRequest{URL: url}},
+	return c.send(ctx, protocol.Request{Type: protocol.Load, Load: loadRequest(url)},
 		&requestHandlers{progress: onProgress, ready: onReady, fail: onErr})
 }
 

@@ -1,5 +1,7 @@
 package main
 
+import "unmask/app/protocol"
+
 // modelEntry is one model the page offers. The list below is the whole
 // configuration: add, rename or reorder models here.
 type modelEntry struct {
@@ -19,6 +21,12 @@ type modelEntry struct {
 	BlockLength int
 	Temperature float64
 	CFGScale    float64
+
+	// SHA256 (hex) and Size (bytes) pin the file's content: the worker
+	// refuses any other file, and caches keep this one by its hash.
+	// go test ./app -run Pins -update rewrites them from web/.
+	SHA256 string
+	Size   int64
 }
 
 // models lists the shipped models; the first is the default.
@@ -39,6 +47,8 @@ var models = []modelEntry{
 			{Prompt: "She looked at him and said,"},
 			{Prompt: "The ___ was ___ and the ___ were quiet.", Infill: true},
 		},
+		SHA256: "520b951f80d0fb9502416fdf322d32998398621d2bc9a13e4eb3672b7453bed1",
+		Size:   3422016,
 	},
 	{
 		ID:   "instruct",
@@ -57,6 +67,8 @@ var models = []modelEntry{
 			{Prompt: "Name the book this is from:\nAnd God said, Let there be light: and there was light."},
 			{Prompt: "Use these words, in this order, in one sentence: hath, nations, delivered."},
 		},
+		SHA256: "d02be6574f3dabe817a6a76a2f2143a5851b705728d19d75d150b4aa3570f43e",
+		Size:   3422016,
 	},
 }
 
@@ -66,6 +78,17 @@ type example struct {
 	// Infill marks a prompt whose ___ blanks are the whole task: the chip
 	// sets Length to 0, so nothing is written after them.
 	Infill bool
+}
+
+// loadRequest asks the engine worker for a model file, pinned when it is
+// one the list names.
+func loadRequest(file string) *protocol.LoadRequest {
+	for _, m := range models {
+		if m.File == file {
+			return &protocol.LoadRequest{URL: file, SHA256: m.SHA256, Size: m.Size}
+		}
+	}
+	return &protocol.LoadRequest{URL: file}
 }
 
 // modelByID finds a model by its URL name, falling back to the default.

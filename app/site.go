@@ -5,7 +5,10 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,8 +19,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"text/template"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"unmask/app/protocol"
 )
 
 // requiredWebFiles must exist in the web folder before the site is written;
@@ -38,8 +44,8 @@ func siteFiles(webDir string) ([]string, error) {
 	}
 	shipped := map[string]bool{}
 	for _, m := range models {
-		if _, err := os.Stat(filepath.Join(webDir, filepath.FromSlash(m.File))); err != nil {
-			return nil, fmt.Errorf("model %q (app/models.go) has no file: %w", m.ID, err)
+		if err := checkPin(webDir, m); err != nil {
+			return nil, err
 		}
 		shipped[m.File] = true
 	}
@@ -73,6 +79,20 @@ func siteFiles(webDir string) ([]string, error) {
 	return files, err
 }
 
+// checkPin says whether a model's file is the one app/models.go pins: the
+// page refuses any other.
+func checkPin(webDir string, m modelEntry) error {
+	data, err := os.ReadFile(filepath.Join(webDir, filepath.FromSlash(m.File)))
+	if err != nil {
+		return fmt.Errorf("model %q (app/models.go) has no file: %w", m.ID, err)
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != m.SHA256 || int64(len(data)) != m.Size {
+		return fmt.Errorf("model %q: %s is not the file app/models.go pins (run go test ./app -run Pins -update)", m.ID, m.File)
+	}
+	return nil
+}
+
 // siteVersion hashes every shipped file, so the service worker replaces
 // its cache exactly when something changed.
 func siteVersion(webDir string, files []string) (string, error) {
@@ -98,13 +118,9 @@ func (relativeSite) Static() string  { return "." }
 func (relativeSite) AppWASM() string { return "./web/app.wasm" }
 
 // newHandler configures go-app: every icon is local (go-app's defaults come
-// from another origin and break the offline cache) and every file the page
-// needs offline is listed for the service worker.
-func newHandler(webDir, version string, files []string) *app.Handler {
-	cacheable := make([]string, 0, len(files))
-	for _, f := range files {
-		cacheable = append(cacheable, "/web/"+f)
-	}
+// from another origin and break the offline cache). Its service worker is
+// replaced by Unmask's own (serviceworker.js), written by writeSite.
+func newHandler(webDir, version string) *app.Handler {
 	return &app.Handler{
 		Name:        "Unmask",
 		ShortName:   "Unmask",
@@ -119,38 +135,98 @@ func newHandler(webDir, version string, files []string) *app.Handler {
 			AppleTouch: "/web/icon-192.png",
 			SVG:        "/web/icon.svg",
 		},
-		BackgroundColor:    "#f7f5f0",
-		ThemeColor:         "#1d3557",
-		LoadingLabel:       "Loading Unmask… {progress}%",
-		Styles:             []string{"/web/unmask.css"},
-		CacheableResources: cacheable,
-		Resources:          relativeSite{http.StripPrefix("/web/", http.FileServer(http.Dir(webDir)))},
-		Version:            version,
-		// The page's own service worker: go-app's, answering navigations
-		// from the cache whatever their query.
-		ServiceWorkerTemplate: serviceWorkerTemplate(),
+		BackgroundColor: "#f7f5f0",
+		ThemeColor:      "#1d3557",
+		LoadingLabel:    "Loading Unmask… {progress}%",
+		Styles:          []string{"/web/unmask.css"},
+		Resources:       relativeSite{http.StripPrefix("/web/", http.FileServer(http.Dir(webDir)))},
+		Version:         version,
 	}
 }
 
-// goAppFetch is the fetch handler of go-app's service worker; offlineFetch
-// replaces it so that a page address with settings in its query (or under
-// any path, as every path shows the page) is served from the cache too: a
-// navigation is answered with the cached page whatever its query.
-const (
-	goAppFetch   = `caches.match(event.request).then((response) => {`
-	offlineFetch = `(event.request.mode === "navigate"
-      ? caches.match(event.request, { ignoreSearch: true })
-          .then((response) => response || caches.match(self.registration.scope))
-      : caches.match(event.request)
-    ).then((response) => {`
+// serviceWorkerJS is the page's service worker, a text/template over
+// serviceWorkerData; whenControlledJS is added to go-app's app.js.
+var (
+	//go:embed serviceworker.js
+	serviceWorkerJS string
+	//go:embed whencontrolled.js
+	whenControlledJS string
 )
 
-// serviceWorkerTemplate is go-app's service worker with offlineFetch.
-func serviceWorkerTemplate() string {
-	if !strings.Contains(app.DefaultAppWorkerJS, goAppFetch) {
-		panic("go-app's service worker changed: update offlineFetch")
+// serviceWorkerData are the file lists of the service worker, as paths
+// relative to the site's root (JSON in the script).
+type serviceWorkerData struct {
+	Version string
+	Shell   []string          // loaded by index.html before the worker runs
+	Files   []string          // every other file but the models
+	Models  map[string]string // a model's pinned path -> its sha256
+}
+
+// shellWebFiles are the files of web/ that index.html loads itself.
+var shellWebFiles = []string{"unmask.css", "icon.svg", "icon-192.png", "icon-512.png"}
+
+// newServiceWorkerData sorts the site's files into the worker's lists.
+func newServiceWorkerData(version string, files []string) serviceWorkerData {
+	d := serviceWorkerData{Version: version, Models: map[string]string{}}
+	for _, f := range goAppFiles {
+		switch f {
+		case "index.html":
+			d.Shell = append(d.Shell, "./")
+		case "app-worker.js": // the worker itself
+		default:
+			d.Shell = append(d.Shell, "./"+f)
+		}
 	}
-	return strings.Replace(app.DefaultAppWorkerJS, goAppFetch, offlineFetch, 1)
+	pinned := map[string]modelEntry{}
+	for _, m := range models {
+		pinned[m.File] = m
+	}
+	for _, f := range files {
+		switch m, ok := pinned[f]; {
+		case ok:
+			d.Models[protocol.PinnedURL("./web/"+m.File, m.SHA256)] = m.SHA256
+		case slices.Contains(shellWebFiles, f):
+			d.Shell = append(d.Shell, "./web/"+f)
+		default:
+			d.Files = append(d.Files, "./web/"+f)
+		}
+	}
+	return d
+}
+
+// render writes the service worker's script.
+func (d serviceWorkerData) render() ([]byte, error) {
+	tmpl, err := template.New("app-worker.js").Funcs(template.FuncMap{"json": toJSON}).Parse(serviceWorkerJS)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, d); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// goAppInitWASM is where go-app's app.js starts fetching app.wasm; the
+// page waits for its service worker first (whencontrolled.js).
+const (
+	goAppInitWASM  = "\ngoappInitWebAssembly();\n"
+	waitBeforeWASM = "\nunmaskWhenControlled().then(goappInitWebAssembly);\n"
+)
+
+// waitForServiceWorker patches go-app's app.js so that app.wasm is fetched
+// through the service worker.
+func waitForServiceWorker(appJS []byte) ([]byte, error) {
+	if bytes.Count(appJS, []byte(goAppInitWASM)) != 1 {
+		return nil, errors.New("go-app's app.js changed: update goAppInitWASM")
+	}
+	appJS = bytes.Replace(appJS, []byte(goAppInitWASM), []byte(waitBeforeWASM), 1)
+	return append(appJS, whenControlledJS...), nil
 }
 
 // packagePaths are the absolute paths go-app writes for its own files,
@@ -232,7 +308,7 @@ func writeSite(webDir, outDir string) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	if err := app.GenerateStaticWebsite(outDir, newHandler(webDir, version, files)); err != nil {
+	if err := app.GenerateStaticWebsite(outDir, newHandler(webDir, version)); err != nil {
 		return fmt.Errorf("writing go-app's files: %w", err)
 	}
 	for _, f := range goAppFiles {
@@ -242,9 +318,18 @@ func writeSite(webDir, outDir string) error {
 			return err
 		}
 		data = relativize(data)
-		if f == "index.html" {
+		switch f {
+		case "index.html":
 			data = falseBooleans.ReplaceAll(sortAttributes(data), nil)
 			data = bytes.Replace(data, []byte(fixedViewport), []byte(zoomViewport), 1)
+		case "app.js":
+			if data, err = waitForServiceWorker(data); err != nil {
+				return err
+			}
+		case "app-worker.js":
+			if data, err = newServiceWorkerData(version, files).render(); err != nil {
+				return err
+			}
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return err

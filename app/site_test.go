@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"unmask/app/protocol"
 )
 
 var update = flag.Bool("update", false, "rewrite the top-level index.html")
@@ -23,7 +25,10 @@ func fakeWeb(t *testing.T) string {
 	dir := t.TempDir()
 	files := append([]string{}, requiredWebFiles...)
 	for _, m := range models {
-		files = append(files, m.File)
+		// The real model files: the site refuses files the pins disagree with.
+		p := filepath.Join(dir, filepath.FromSlash(m.File))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Link(filepath.Join("..", "web", filepath.FromSlash(m.File)), p))
 	}
 	files = append(files, "kernels/kernels.wasm", "kernels/kernels.js",
 		"kernels/kernels.wat", "kernels/run_node.js", "models/unused.unmask", ".hidden", "README.md")
@@ -46,7 +51,13 @@ func TestSiteFiles(t *testing.T) {
 		assert.NotContains(t, files, left)
 	}
 
-	require.NoError(t, os.Remove(filepath.Join(web, filepath.FromSlash(models[0].File))))
+	model := filepath.Join(web, filepath.FromSlash(models[0].File))
+	require.NoError(t, os.Remove(model))
+	require.NoError(t, os.WriteFile(model, []byte("another model"), 0o644))
+	_, err = siteFiles(web)
+	assert.ErrorContains(t, err, "not the file app/models.go pins")
+
+	require.NoError(t, os.Remove(model))
 	_, err = siteFiles(web)
 	assert.ErrorContains(t, err, models[0].ID)
 }
@@ -104,7 +115,7 @@ func TestWriteSite(t *testing.T) {
 	}
 	worker, err := os.ReadFile(filepath.Join(out, "app-worker.js"))
 	require.NoError(t, err)
-	list := regexp.MustCompile(`"(\./[^"]*)"`).FindAllStringSubmatch(string(worker), -1)
+	list := regexp.MustCompile(`"(\./[^"?]*)(\?sha256=[0-9a-f]+)?"`).FindAllStringSubmatch(string(worker), -1)
 	require.NotEmpty(t, list)
 	for _, m := range list {
 		if m[1] == "./" {
@@ -113,10 +124,12 @@ func TestWriteSite(t *testing.T) {
 		_, err := os.Stat(filepath.Join(out, filepath.FromSlash(m[1])))
 		assert.NoError(t, err, "the service worker caches %s, which the site lacks", m[1])
 	}
-	assert.Contains(t, string(worker), "ignoreSearch: true", "navigations with a query are not served offline")
-	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", "./web/" + models[0].File} {
+	for _, f := range []string{"./web/worker.wasm", "./web/worker.js", "./web/kernels/kernels.wasm", protocol.PinnedURL("./web/"+models[0].File, models[0].SHA256)} {
 		assert.Contains(t, string(worker), `"`+f+`"`, "not cached for offline use")
 	}
+	appJS, err := os.ReadFile(filepath.Join(out, "app.js"))
+	require.NoError(t, err)
+	assert.Contains(t, string(appJS), waitBeforeWASM, "app.wasm is fetched before the service worker can keep it")
 
 	index, err := os.ReadFile(filepath.Join(out, "index.html"))
 	require.NoError(t, err)
@@ -132,4 +145,36 @@ func TestWriteSite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strings.Split(string(committed), "\n"), strings.Split(string(index), "\n"),
 		"index.html is out of date: run go test ./app -run WriteSite -update")
+}
+
+// The service worker installs with the shell only (the page has just
+// loaded it); everything else, models by content, is kept when first used.
+func TestServiceWorkerData(t *testing.T) {
+	files := []string{"app.wasm", "icon.svg", "icon-192.png", "icon-512.png", "kernels/kernels.wasm",
+		"unmask.css", "worker.js", "worker.wasm", models[0].File, models[1].File}
+	d := newServiceWorkerData("v1", files)
+	assert.Equal(t, []string{"./", "./app.js", "./app.css", "./manifest.webmanifest", "./wasm_exec.js",
+		"./web/icon.svg", "./web/icon-192.png", "./web/icon-512.png", "./web/unmask.css"}, d.Shell)
+	assert.Equal(t, []string{"./web/app.wasm", "./web/kernels/kernels.wasm", "./web/worker.js", "./web/worker.wasm"}, d.Files)
+	assert.Equal(t, map[string]string{
+		"./web/" + models[0].File + "?sha256=" + models[0].SHA256: models[0].SHA256,
+		"./web/" + models[1].File + "?sha256=" + models[1].SHA256: models[1].SHA256,
+	}, d.Models)
+
+	script, err := d.render()
+	require.NoError(t, err)
+	assert.Contains(t, string(script), `const version = "v1";`)
+	assert.Contains(t, string(script), `const files = ["./web/app.wasm",`)
+}
+
+func TestWaitForServiceWorker(t *testing.T) {
+	appJS := []byte("goappInitServiceWorker();\ngoappInitWebAssembly();\n\nasync function goappInitWebAssembly() {}\n")
+	patched, err := waitForServiceWorker(appJS)
+	require.NoError(t, err)
+	assert.Contains(t, string(patched), "\nunmaskWhenControlled().then(goappInitWebAssembly);\n")
+	assert.NotContains(t, string(patched), "\ngoappInitWebAssembly();")
+	assert.Contains(t, string(patched), "function unmaskWhenControlled()")
+
+	_, err = waitForServiceWorker([]byte("goappInitWebAssembly(); // moved"))
+	assert.ErrorContains(t, err, "go-app's app.js changed")
 }

@@ -24,6 +24,16 @@ self.unmaskYield = (cb) => {
   yieldChannel.port2.postMessage(0);
 };
 
+// unmaskForget(url) drops url from every cache of this origin, where the
+// page's service worker keeps the model files: the engine calls it for a
+// file that failed its check, so that the next load downloads it again.
+self.unmaskForget = async (url) => {
+  if (!self.caches) return;
+  for (const name of await caches.keys()) {
+    await (await caches.open(name)).delete(url);
+  }
+};
+
 function fail(err) {
   postMessage(JSON.stringify({ type: "error", id: 0, error: "engine worker failed to start: " + err }));
 }

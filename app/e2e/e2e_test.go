@@ -57,13 +57,7 @@ func serve(t *testing.T, dir string) *site {
 	files := http.FileServer(http.Dir(dir))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.offline.Load() {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
-			http.Error(w, "offline", http.StatusServiceUnavailable)
+			hangUp(w)
 			return
 		}
 		if data, ok := s.replaced.Load(r.URL.Path); ok {
@@ -75,6 +69,17 @@ func serve(t *testing.T, dir string) *site {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
+}
+
+// hangUp answers a request as a lost connection does.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	http.Error(w, "offline", http.StatusServiceUnavailable)
 }
 
 // console collects the page's console errors and uncaught exceptions.

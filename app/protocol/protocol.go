@@ -3,7 +3,11 @@
 // postMessage; this file is the only definition of the format.
 package protocol
 
-import "unmask/engine"
+import (
+	"strings"
+
+	"unmask/engine"
+)
 
 // Request types, page to worker.
 const (
@@ -44,9 +48,30 @@ type Request struct {
 
 // LoadRequest names the model: a URL to fetch, relative to the worker, or
 // the file's bytes (base64 in JSON) when the page already has them.
+// SHA256 and Size pin the file the page expects: the worker refuses any
+// other, reads no more than Size bytes, and fetches URL?sha256=SHA256 so
+// that caches keep the file by its content.
 type LoadRequest struct {
-	URL   string `json:"url,omitempty"`
-	Bytes []byte `json:"bytes,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Bytes  []byte `json:"bytes,omitempty"`
+	SHA256 string `json:"sha256,omitempty"` // hex, lower case
+	Size   int64  `json:"size,omitempty"`   // bytes
+}
+
+// PinnedURL is url with a file's sha256 in its query, where the worker
+// fetches a pinned model. Static hosts ignore the query; the page's service
+// worker and the browser's cache keep the file under the whole URL, so a
+// cached copy is always of that content and a new model file never meets
+// an old one's copy.
+func PinnedURL(url, sha256 string) string {
+	if sha256 == "" {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "sha256=" + sha256
 }
 
 // GenerateRequest asks for one generation. The prompt is text (encoded

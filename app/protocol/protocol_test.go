@@ -70,3 +70,9 @@ func TestResponseCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"type":"error","id":3,"error":"bad","code":"model_damaged"}`, string(data))
 }
+
+func TestPinnedURL(t *testing.T) {
+	assert.Equal(t, "models/a.unmask?sha256=ab12", PinnedURL("models/a.unmask", "ab12"))
+	assert.Equal(t, "models/a.unmask?v=2&sha256=ab12", PinnedURL("models/a.unmask?v=2", "ab12"))
+	assert.Equal(t, "models/a.unmask", PinnedURL("models/a.unmask", ""))
+}

@@ -76,13 +76,11 @@ func (h *lineHost) Send(r protocol.Response) {
 // goroutine and the scheduler preempts.
 func (h *lineHost) Yield() {}
 
-func (h *lineHost) Fetch(ctx context.Context, url string, progress func(loaded, total int64)) ([]byte, error) {
+// Fetch reads a local file (a pin's query ignored, as a static host does)
+// or downloads an http(s) URL within the size expected.
+func (h *lineHost) Fetch(ctx context.Context, url string, size int64, progress func(loaded, total int64)) ([]byte, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		data, err := os.ReadFile(url)
-		if err == nil {
-			progress(int64(len(data)), int64(len(data)))
-		}
-		return data, err
+		return readLocal(localPath(url), size, progress)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -90,26 +88,43 @@ func (h *lineHost) Fetch(ctx context.Context, url string, progress func(loaded, 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, unreachable(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
+		return nil, unreachable(fmt.Errorf("HTTP %s", resp.Status))
 	}
-	total := max(resp.ContentLength, 0)
-	var data []byte
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		data = append(data, buf[:n]...)
-		if n > 0 {
-			progress(int64(len(data)), total)
-		}
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	// Go's client decompresses a gzip body it asked for and then announces
+	// no length; a body it did not ask to be compressed stays as it came.
+	encoded := resp.Uncompressed || !identity(resp.Header.Get("Content-Encoding"))
+	b, err := newBody(size, resp.ContentLength, encoded)
+	if err != nil {
+		return nil, err
 	}
+	return b.readAll(resp.Body, progress)
 }
+
+// readLocal reads a file within the size expected.
+func readLocal(path string, size int64, progress func(loaded, total int64)) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	announced := int64(-1)
+	if info.Mode().IsRegular() {
+		announced = info.Size()
+	}
+	b, err := newBody(size, announced, false)
+	if err != nil {
+		return nil, err
+	}
+	return b.readAll(f, progress)
+}
+
+// Forget has nothing to drop: natively nothing is cached.
+func (h *lineHost) Forget(string) {}

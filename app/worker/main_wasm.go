@@ -69,21 +69,36 @@ func (browser) Yield() {
 	<-done
 }
 
-// Fetch streams the response body so the page can show progress.
-func (browser) Fetch(ctx context.Context, url string, progress func(loaded, total int64)) ([]byte, error) {
+// Fetch streams the response body so the page can show progress. The
+// size expected, not the length the server announces, bounds what it
+// keeps: a compressing host announces the compressed length, a broken one
+// any number.
+func (browser) Fetch(ctx context.Context, url string, size int64, progress func(loaded, total int64)) ([]byte, error) {
 	resp, err := await(js.Global().Call("fetch", url))
 	if err != nil {
-		return nil, err
+		return nil, unreachable(err)
 	}
 	if !resp.Get("ok").Bool() {
-		return nil, fmt.Errorf("HTTP %d %s", resp.Get("status").Int(), resp.Get("statusText").String())
+		return nil, unreachable(fmt.Errorf("HTTP %d %s", resp.Get("status").Int(), resp.Get("statusText").String()))
 	}
-	var total int64
-	if h := resp.Get("headers").Call("get", "Content-Length"); h.Type() == js.TypeString {
-		total, _ = strconv.ParseInt(h.String(), 10, 64)
+	headers := resp.Get("headers")
+	announced := int64(-1)
+	if h := headers.Call("get", "Content-Length"); h.Type() == js.TypeString {
+		if n, err := strconv.ParseInt(h.String(), 10, 64); err == nil {
+			announced = n
+		}
 	}
-	data := make([]byte, 0, total)
+	encoding := headers.Call("get", "Content-Encoding")
+	encoded := encoding.Type() == js.TypeString && !identity(encoding.String())
+	if resp.Get("body").IsNull() {
+		return nil, nil // no body: verify reports the file incomplete
+	}
 	reader := resp.Get("body").Call("getReader")
+	b, err := newBody(size, announced, encoded)
+	if err != nil {
+		reader.Call("cancel")
+		return nil, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			reader.Call("cancel")
@@ -91,21 +106,30 @@ func (browser) Fetch(ctx context.Context, url string, progress func(loaded, tota
 		}
 		chunk, err := await(reader.Call("read"))
 		if err != nil {
-			return nil, err
+			return nil, unreachable(err)
 		}
 		if chunk.Get("done").Bool() {
-			break
+			return b.data, nil
 		}
 		value := chunk.Get("value")
-		n := value.Get("length").Int()
-		data = append(data, make([]byte, n)...)
-		js.CopyBytesToGo(data[len(data)-n:], value)
-		progress(int64(len(data)), total)
+		dst, err := b.reserve(value.Get("length").Int())
+		if err != nil {
+			reader.Call("cancel")
+			return nil, err
+		}
+		js.CopyBytesToGo(dst, value)
+		progress(int64(len(b.data)), b.total)
 	}
-	if total > 0 && int64(len(data)) != total {
-		return nil, fmt.Errorf("got %d bytes, the server announced %d", len(data), total)
+}
+
+// Forget drops url from the caches of the page's origin, where its service
+// worker keeps the model files (web/worker.js: unmaskForget).
+func (browser) Forget(url string) {
+	if forget := js.Global().Get("unmaskForget"); forget.Type() == js.TypeFunction {
+		if _, err := await(forget.Invoke(url)); err != nil {
+			js.Global().Get("console").Call("warn", "could not drop "+url+" from the cache: "+err.Error())
+		}
 	}
-	return data, nil
 }
 
 // await blocks the calling goroutine (not the event loop) until the promise

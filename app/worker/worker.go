@@ -24,8 +24,14 @@ import (
 type Host interface {
 	// Send delivers one response to the page.
 	Send(protocol.Response)
-	// Fetch downloads url, reporting progress (total 0 when unknown).
-	Fetch(ctx context.Context, url string, progress func(loaded, total int64)) ([]byte, error)
+	// Fetch downloads url, reporting progress (total 0 when unknown). A
+	// positive size is the byte count expected: the host allocates no more
+	// and refuses a longer body, whatever length the server announces
+	// (newBody). Network and server failures are unreachable errors.
+	Fetch(ctx context.Context, url string, size int64, progress func(loaded, total int64)) ([]byte, error)
+	// Forget drops url from every cache the host keeps, so that the next
+	// Fetch of it goes to the network.
+	Forget(url string)
 	// Yield lets the host's event loop run, so that a Stop request sent
 	// during a step is handled before the next one. Go in wasm has no
 	// preemption: without it a generation would run to its end unheard.
@@ -163,18 +169,21 @@ func (w *Worker) start(id int, job func(context.Context) error) <-chan struct{} 
 }
 
 func (w *Worker) fail(id int, err error) {
-	w.host.Send(protocol.Response{Type: protocol.Error, ID: id, Error: err.Error()})
+	w.host.Send(protocol.Response{Type: protocol.Error, ID: id, Error: err.Error(), Code: errorCode(err)})
 }
 
 // load fetches (or takes) a model file, verifies and parses it; generate
-// allocates the engine state for the canvas it runs.
+// allocates the engine state for the canvas it runs. A fetched file that
+// is not the one pinned, or does not parse, is dropped from the host's
+// caches, so that the next load downloads it again.
 func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) error {
 	start := time.Now()
 	data := req.Bytes
+	url := protocol.PinnedURL(req.URL, req.SHA256)
 	if req.URL != "" {
 		var err error
 		lastSent := time.Time{}
-		data, err = w.host.Fetch(ctx, req.URL, func(loaded, total int64) {
+		data, err = w.host.Fetch(ctx, url, req.Size, func(loaded, total int64) {
 			// Progress at most every 50 ms, and always the last chunk.
 			if now := time.Now(); now.Sub(lastSent) > 50*time.Millisecond || loaded == total {
 				lastSent = now
@@ -183,15 +192,31 @@ func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) er
 			}
 		})
 		if err != nil {
+			if errorCode(err) == "" && ctx.Err() == nil {
+				err = unreachable(err)
+			}
+			if errorCode(err) == protocol.ErrModelDamaged {
+				w.host.Forget(url)
+			}
 			return fmt.Errorf("downloading %s: %w", req.URL, err)
 		}
 	}
 	if len(data) == 0 {
 		return errors.New("load request with neither a URL nor bytes")
 	}
-	m, err := engine.Load(data)
+	err := verify(data, req)
+	var m *engine.Model
+	if err == nil {
+		m, err = engine.Load(data)
+		if err != nil {
+			err = damaged("model file: %w", err)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("model file: %w", err)
+		if req.URL != "" {
+			w.host.Forget(url)
+		}
+		return err
 	}
 	info := describe(m, int64(len(data)))
 	info.LoadMS = msSince(start)

@@ -24,9 +24,10 @@ import (
 // fakeHost records every response; Fetch reads local files and Yield runs
 // onYield, so a test can act between two steps as a page would.
 type fakeHost struct {
-	mu      sync.Mutex
-	sent    []protocol.Response
-	onYield func()
+	mu        sync.Mutex
+	sent      []protocol.Response
+	forgotten []string // URLs passed to Forget
+	onYield   func()
 }
 
 func (h *fakeHost) Send(r protocol.Response) {
@@ -44,8 +45,8 @@ func (h *fakeHost) Send(r protocol.Response) {
 	h.mu.Unlock()
 }
 
-func (h *fakeHost) Fetch(_ context.Context, url string, progress func(loaded, total int64)) ([]byte, error) {
-	data, err := os.ReadFile(url)
+func (h *fakeHost) Fetch(_ context.Context, url string, _ int64, progress func(loaded, total int64)) ([]byte, error) {
+	data, err := os.ReadFile(localPath(url))
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +55,12 @@ func (h *fakeHost) Fetch(_ context.Context, url string, progress func(loaded, to
 	}
 	progress(int64(len(data)), int64(len(data)))
 	return data, nil
+}
+
+func (h *fakeHost) Forget(url string) {
+	h.mu.Lock()
+	h.forgotten = append(h.forgotten, url)
+	h.mu.Unlock()
 }
 
 func (h *fakeHost) Yield() {

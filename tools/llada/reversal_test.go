@@ -124,3 +124,29 @@ func TestReversalCommandRefuses(t *testing.T) {
 		assert.Contains(t, stderr, tt.want, tt.name)
 	}
 }
+
+// The shipped reversal models on their shipped questions (int8, argmax:
+// deterministic): the masked diffusion model answers the held-out facts
+// both ways, the autoregressive one only in the direction it read them
+// (the bars of the model card).
+func TestShippedReversalModels(t *testing.T) {
+	dir := filepath.Join("..", "..", "web", "models")
+	tests := []struct {
+		file string
+		ok   func(forward, backward float64) bool
+	}{
+		{"reversal-llada.unmask", func(f, b float64) bool { return b >= 0.7 && b >= 0.8*f }},
+		{"reversal-ar.unmask", func(f, b float64) bool { return f >= 0.7 && b <= 0.15 }},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := llada("reversal", "--model", filepath.Join(dir, tt.file))
+		require.Zero(t, code, stderr)
+		var got struct {
+			Forward, Backward float64
+			Questions         int
+		}
+		require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+		assert.GreaterOrEqual(t, got.Questions, 100, tt.file)
+		assert.True(t, tt.ok(got.Forward, got.Backward), "%s: forward %v, backward %v", tt.file, got.Forward, got.Backward)
+	}
+}

@@ -27,11 +27,14 @@ wamerican:
 
 test: vet unit check-wasm test-wasm test-worker e2e
 
-# WebAssembly SIMD kernels of package quant: web/kernels/*.wat assembled by
-# Debian wabt's wat2wasm. The .wasm files are committed, so building the site
-# needs no wabt; check-wasm fails when one no longer matches its source.
+# WebAssembly SIMD kernels of package quant: quant/wasm/*.wat, the sources
+# beside the Go code that binds them, assembled by Debian wabt's wat2wasm
+# into web/kernels/, where the page and Node load them. The .wasm files are
+# committed, so building the site needs no wabt; check-wasm fails when one
+# no longer matches its source.
 WAT2WASM ?= wat2wasm
-KERNELS_WAT := web/kernels/glue.wat web/kernels/kernels.wat web/kernels/kernels_relaxed.wat
+KERNELS_WAT := quant/wasm/glue.wat quant/wasm/kernels.wat quant/wasm/kernels_relaxed.wat
+KERNELS_OUT := web/kernels
 # Runs a GOOS=js GOARCH=wasm program under Node with the kernels loaded.
 NODE_EXEC := node --stack-size=8192 --experimental-wasm-relaxed-simd $(CURDIR)/web/kernels/run_node.js
 
@@ -43,21 +46,29 @@ nodejs:
 	@command -v node >/dev/null || { apt-get update >/dev/null; apt-get install -y nodejs >/dev/null; } || \
 		{ echo "make: node missing and apt-get install nodejs failed; install Node.js 20" >&2; exit 1; }
 
+# The kernel list is declared once (quant/internal/kernelgen); go generate
+# ./quant writes the kernelSet struct, the //go:wasmimport lines,
+# quant/wasm/glue.wat and the loader's slots from it, and a unit test fails
+# when one of them is stale.
 kernels: wabt
-	@for f in $(KERNELS_WAT); do $(WAT2WASM) --enable-relaxed-simd --debug-names $$f -o $${f%.wat}.wasm || exit 1; done
+	$(GO) generate ./quant
+	@for f in $(KERNELS_WAT); do $(WAT2WASM) --enable-relaxed-simd --debug-names $$f -o $(KERNELS_OUT)/$$(basename $${f%.wat}).wasm || exit 1; done
 
 check-wasm: wabt
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	for f in $(KERNELS_WAT); do \
 		out="$$tmp/$$(basename $${f%.wat}).wasm"; \
 		$(WAT2WASM) --enable-relaxed-simd --debug-names $$f -o "$$out" || exit 1; \
-		cmp -s "$$out" $${f%.wat}.wasm || { echo "make: $${f%.wat}.wasm does not match $$f (run make kernels)" >&2; exit 1; }; \
+		want=$(KERNELS_OUT)/$$(basename $${f%.wat}).wasm; \
+		cmp -s "$$out" "$$want" || { echo "make: $$want does not match $$f (run make kernels)" >&2; exit 1; }; \
 	done
 
 # The kernel tests under Node, SIMD and relaxed SIMD both required (the
-# native run of package quant covers them again through wazero).
+# native run of package quant covers them again through wazero), and the
+# engine's int8 tests that run on every kernel path.
 test-wasm: nodejs
 	GOOS=js GOARCH=wasm UNMASK_REQUIRE_KERNELS=relaxed-simd $(GO) test -count=1 -exec="$(NODE_EXEC)" ./quant/
+	GOOS=js GOARCH=wasm UNMASK_REQUIRE_KERNELS=relaxed-simd $(GO) test -count=1 -exec="$(NODE_EXEC)" -run '^TestQ8' ./engine/
 
 # Kernel GOPS (SIMD, relaxed SIMD, Go in wasm) and forward passes per second
 # of the ~5M-parameter q8 benchmark model over 256 tokens (SIMD and Go in

@@ -11,7 +11,8 @@ import (
 // canvasView draws the canvas: one cell per position, masked cells as
 // tiles, the tokens of the step just shown highlighted and coloured by
 // confidence, earlier ones calm, the prompt set apart, the active block
-// outlined and EOS padding distinct.
+// outlined, EOS padding distinct, and during a cached step the positions
+// the model did not recompute dimmed.
 type canvasView struct {
 	app.Compo
 
@@ -20,18 +21,19 @@ type canvasView struct {
 	Selected  int      // inspected position, -1 for none
 	Planned   int      // masks the next generation appends (for the empty state)
 	Run       int      // the generation shown (data-run, for automated checks)
+	EOS       int      // the end-of-text id
 	ShowBlock bool     // outline the block of the step shown
 }
 
 func (c *canvasView) Render() app.UI {
 	if len(c.Cells) == 0 {
-		return app.Div().Class("canvas empty").DataSet("testid", "canvas").DataSet("run", c.Run).Body(
+		return app.Div().ID("canvas").Class("canvas empty").DataSet("testid", "canvas").DataSet("run", c.Run).Body(
 			app.P().Text(fmt.Sprintf("Press Generate: the prompt and %d masks appear here, and each step unmasks some of them.", c.Planned)),
 		)
 	}
 	// One handler on the canvas serves every cell (event delegation), so a
 	// step's update touches only the cells that changed.
-	return app.Div().Class("canvas").DataSet("testid", "canvas").DataSet("run", c.Run).TabIndex(0).Role("group").
+	return app.Div().ID("canvas").Class("canvas").DataSet("testid", "canvas").DataSet("run", c.Run).TabIndex(0).Role("group").
 		Aria("label", "Canvas, one cell per token. Arrow keys move the inspector, Escape closes it.").
 		OnKeyDown(c.onKey).
 		OnClick(c.onPointer).
@@ -85,31 +87,49 @@ func (c *canvasView) renderCell(cell Cell) app.UI {
 			classes = append(classes, "block-end")
 		}
 	}
+	if cell.Cached {
+		classes = append(classes, "cached")
+	}
 	if cell.Pos == c.Selected {
 		classes = append(classes, "selected")
 	}
 	text := ""
 	switch {
-	case cell.State == CellMasked:
+	case cell.State == CellMasked && cell.Final < 0:
 		text = ""
+	case cell.State == CellMasked:
+		// A mask a later step fills takes that token's width, its text
+		// hidden: the canvas keeps one layout, and one height, at every
+		// step of a replay, so the controls below it stay put.
+		text = cellText(c.Tokens, cell.Final, cell.Final == c.EOS)
+		classes = append(classes, "sized")
 	case cell.EOS:
 		text = "eos"
 	default:
-		text = displayToken(c.Tokens, cell.Token)
-		// A word's leading space becomes a gap before its cell, so the
-		// canvas reads as text.
-		if trimmed := strings.TrimPrefix(text, " "); trimmed != text && trimmed != "" {
-			text = trimmed
-			classes = append(classes, "lead")
-		}
+		text = cellText(c.Tokens, cell.Token, false)
+	}
+	// A word's leading space becomes a gap before its cell, so the
+	// canvas reads as text.
+	if trimmed := strings.TrimPrefix(text, " "); trimmed != text && trimmed != "" {
+		text = trimmed
+		classes = append(classes, "lead")
 	}
 	el := app.Span().Class(strings.Join(classes, " ")).
 		DataSet("testid", "token").DataSet("state", string(cell.State)).DataSet("pos", cell.Pos).
+		DataSet("cached", cell.Cached).
 		Text(text)
 	if cell.State == CellNew || cell.State == CellKept {
 		el = el.Style("--p", fmt.Sprintf("%.3f", cell.Prob))
 	}
 	return el
+}
+
+// cellText is what a cell holding id shows.
+func cellText(tokens []string, id int, eos bool) string {
+	if eos {
+		return "eos"
+	}
+	return displayToken(tokens, id)
 }
 
 // displayToken is a token's text for a cell: visible whitespace where the

@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"unmask/app/protocol"
+	"unmask/engine"
 )
 
 // explainSentence is the sentence the forward-process demo masks.
@@ -17,17 +18,25 @@ const explainSentence = "It is a truth universally acknowledged, that a single m
 // sentence with a slider for t and the model's predictions for the masks,
 // then short notes on the mask predictor, the reverse process, remasking,
 // blocks, guidance and how this differs from autoregressive generation.
+//
+// It runs the model through its own engine client (and worker), so asking
+// it never disturbs the page's generation.
 type explainer struct {
 	app.Compo
 
-	Tokens   []string
-	Sentence []int              // the demo sentence's ids (nil until a model is loaded)
-	Masked   []int              // the masked sentence last sent to the model
-	Result   *protocol.StepInfo // the model's step on Masked
-	Ready    bool
-	Busy     bool
-	MaskID   int
-	Order    []int // the step that filled each generated position of the last generation
+	ModelFile string // the model to explain with (modelEntry.File)
+	Start     bool   // the page's model is ready: load this one now
+	Order     []int  // the step that filled each generated position of the page's last generation
+
+	client   *engineClient
+	loaded   string // ModelFile of the model the worker holds
+	loading  bool
+	model    *protocol.ModelInfo
+	sentence []int              // the demo sentence's ids (nil until a model is loaded)
+	masked   []int              // the masked sentence last sent to the model
+	result   *protocol.StepInfo // the model's step on masked
+	busy     bool
+	problem  string // why the demo cannot run
 
 	t      float64 // the masking level
 	picked int     // the demo position whose candidates are listed, -1 for none
@@ -35,6 +44,73 @@ type explainer struct {
 
 // OnInit starts the demo with some of the sentence masked.
 func (e *explainer) OnInit() { e.t, e.picked = explainStartT, -1 }
+
+func (e *explainer) OnMount(ctx app.Context) {
+	if app.IsServer {
+		return
+	}
+	e.client = newEngineClient(ctx.Dispatch)
+	e.client.OnRestart = func(ctx app.Context, _ error) { e.loaded = ""; e.OnUpdate(ctx) }
+	e.client.OnWorkerError = func(ctx app.Context, err error) { e.busy, e.loading, e.problem = false, false, err.Error() }
+	e.OnUpdate(ctx)
+}
+
+func (e *explainer) OnDismount() {
+	if e.client != nil && e.client.link != nil {
+		e.client.link.Close()
+	}
+}
+
+// OnUpdate loads the page's model once the page has it ready, so the
+// explainer's download and start never slow the page's own. The worker
+// starts then too.
+func (e *explainer) OnUpdate(ctx app.Context) {
+	if e.client == nil || !e.Start || e.loaded == e.ModelFile {
+		return
+	}
+	if e.client.link == nil {
+		if err := e.client.Start(); err != nil {
+			e.problem = err.Error()
+			return
+		}
+	}
+	e.loaded, e.loading, e.model, e.sentence, e.masked, e.result, e.busy, e.problem = e.ModelFile, true, nil, nil, nil, nil, false, ""
+	file := e.ModelFile
+	fail := func(ctx app.Context, err *engineError) {
+		if file == e.loaded {
+			e.busy, e.loading, e.problem = false, false, err.Error()
+		}
+	}
+	e.client.Load(ctx, file, nil, func(ctx app.Context, m *protocol.ModelInfo) {
+		if file != e.loaded {
+			return
+		}
+		e.model, e.loading = m, false
+		e.client.TokenizeText(ctx, explainSentence, func(ctx app.Context, ids []int) {
+			if file != e.loaded {
+				return
+			}
+			e.sentence = ids
+			// The demo opens with the model's guesses for its masked
+			// sentence (one forward pass in the worker).
+			e.ask(ctx)
+		}, fail)
+	}, fail)
+}
+
+func (e *explainer) maskID() int {
+	if e.model == nil {
+		return -1
+	}
+	return e.model.Config.MaskTokenID
+}
+
+func (e *explainer) tokens() []string {
+	if e.model == nil {
+		return nil
+	}
+	return e.model.Tokens
+}
 
 // explainStartT is the masking level the demo opens with.
 const explainStartT = 0.4
@@ -61,15 +137,29 @@ func maskedAt(ids []int, t float64, mask int) []int {
 	return out
 }
 
+// ask has the model predict the masks of the sentence at level t: one step
+// of a generation that only infills.
 func (e *explainer) ask(ctx app.Context) {
-	if len(e.Sentence) == 0 || !e.Ready {
+	if len(e.sentence) == 0 || e.busy {
 		return
 	}
-	ids := maskedAt(e.Sentence, e.t, e.MaskID)
-	if !slices.Contains(ids, e.MaskID) {
+	ids := maskedAt(e.sentence, e.t, e.maskID())
+	if !slices.Contains(ids, e.maskID()) {
 		return
 	}
-	ctx.NewActionWithValue(actExplain, ids)
+	e.masked, e.result, e.busy = ids, nil, true
+	file := e.loaded
+	e.client.Generate(ctx, protocol.GenerateRequest{
+		IDs: ids, Options: protocol.WireOptions(engine.Options{Steps: 1, Remasking: engine.LowConfidence, TopK: 3}),
+	}, func(ctx app.Context, s protocol.StepInfo) {
+		if file == e.loaded && e.result == nil {
+			e.result = &s
+		}
+	}, func(ctx app.Context, _ *protocol.DoneInfo) {
+		e.busy = false
+	}, func(ctx app.Context, err *engineError) {
+		e.busy, e.problem = false, err.Error()
+	})
 }
 
 func (e *explainer) Render() app.UI {
@@ -146,14 +236,17 @@ func card(title, text string) app.UI {
 }
 
 func (e *explainer) renderDemo() app.UI {
-	if len(e.Sentence) == 0 {
+	if e.problem != "" {
+		return app.P().Class("problem").Text("The demo cannot run: " + e.problem)
+	}
+	if len(e.sentence) == 0 {
 		return app.P().Class("help").Text("The demo appears once a model with a tokenizer is loaded.")
 	}
-	ids := maskedAt(e.Sentence, e.t, e.MaskID)
-	current := e.Result != nil && slices.Equal(ids, e.Masked)
+	ids := maskedAt(e.sentence, e.t, e.maskID())
+	current := e.result != nil && slices.Equal(ids, e.masked)
 	count := 0
 	for _, id := range ids {
-		if id == e.MaskID {
+		if id == e.maskID() {
 			count++
 		}
 	}
@@ -169,21 +262,21 @@ func (e *explainer) renderDemo() app.UI {
 				}).
 				OnChange(func(ctx app.Context, ev app.Event) { e.ask(ctx) }),
 			app.Span().Class("help").Text(fmt.Sprintf("%d of %d tokens masked", count, len(ids))),
-			app.Button().Type("button").Class("secondary").Disabled(!e.Ready || e.Busy || count == 0).
+			app.Button().Type("button").Class("secondary").Disabled(e.busy || count == 0).
 				OnClick(func(ctx app.Context, ev app.Event) { e.ask(ctx) }).
 				Text("Ask the model"),
 		),
 		app.Div().Class("canvas demo-canvas").Body(app.Range(ids).Slice(func(i int) app.UI {
-			if ids[i] != e.MaskID {
-				return app.Span().Class("cell kept").Text(displayToken(e.Tokens, ids[i]))
+			if ids[i] != e.maskID() {
+				return app.Span().Class("cell kept").Text(displayToken(e.tokens(), ids[i]))
 			}
-			truth := displayToken(e.Tokens, e.Sentence[i])
-			if !current || len(e.Result.Candidates[i]) == 0 {
+			truth := displayToken(e.tokens(), e.sentence[i])
+			if !current || len(e.result.Candidates[i]) == 0 {
 				return app.Span().Class("cell masked").Title("masked; the original is “" + truth + "”")
 			}
-			best := e.Result.Candidates[i][0]
+			best := e.result.Candidates[i][0]
 			cls := "cell new"
-			if best.Token == e.Sentence[i] {
+			if best.Token == e.sentence[i] {
 				cls += " hit"
 			}
 			if i == e.picked {
@@ -191,9 +284,9 @@ func (e *explainer) renderDemo() app.UI {
 			}
 			pos := i
 			return app.Span().Class(cls).Style("--p", fmt.Sprintf("%.3f", best.Prob)).
-				Title(fmt.Sprintf("model: “%s” (%.0f%%); original: “%s”", displayToken(e.Tokens, best.Token), 100*best.Prob, truth)).
+				Title(fmt.Sprintf("model: “%s” (%.0f%%); original: “%s”", displayToken(e.tokens(), best.Token), 100*best.Prob, truth)).
 				OnClick(func(ctx app.Context, ev app.Event) { e.picked = pos }, pos).
-				Text(displayToken(e.Tokens, best.Token))
+				Text(displayToken(e.tokens(), best.Token))
 		})),
 		e.renderScoreIf(current, ids),
 	)
@@ -213,23 +306,23 @@ func (e *explainer) renderScoreIf(current bool, ids []int) app.UI {
 func (e *explainer) renderScore(ids []int) app.UI {
 	right, masked := 0, 0
 	for i, id := range ids {
-		if id != e.MaskID {
+		if id != e.maskID() {
 			continue
 		}
 		masked++
-		if c := e.Result.Candidates[i]; len(c) > 0 && c[0].Token == e.Sentence[i] {
+		if c := e.result.Candidates[i]; len(c) > 0 && c[0].Token == e.sentence[i] {
 			right++
 		}
 	}
 	var picked app.UI = app.Text("")
-	if c := e.Result.Candidates[e.picked]; e.picked >= 0 && e.picked < len(ids) && len(c) > 0 {
+	if c := e.result.Candidates[e.picked]; e.picked >= 0 && e.picked < len(ids) && len(c) > 0 {
 		picked = app.Ol().Class("candidates").Body(app.Range(c).Slice(func(k int) app.UI {
 			cls := "candidate"
-			if c[k].Token == e.Sentence[e.picked] {
+			if c[k].Token == e.sentence[e.picked] {
 				cls += " chosen"
 			}
 			return app.Li().Class(cls).Body(
-				app.Span().Class("tok").Text(displayToken(e.Tokens, c[k].Token)),
+				app.Span().Class("tok").Text(displayToken(e.tokens(), c[k].Token)),
 				app.Span().Class("bar").Style("--w", fmt.Sprintf("%.1f%%", 100*c[k].Prob)),
 				app.Span().Class("prob").Text(fmt.Sprintf("%.1f%%", 100*c[k].Prob)),
 			)

@@ -6,10 +6,12 @@ import (
 	"unmask/app/protocol"
 )
 
-// engineLink carries requests to the engine worker. Responses arrive
-// through the callback given to startEngine, on the page's main thread.
+// engineLink carries requests to one engine worker. Its answers arrive
+// through the callbacks given to startEngine.
 type engineLink interface {
 	Send(protocol.Request) error
+	// Close ends the worker.
+	Close()
 }
 
 // workerScript is the engine worker's glue, relative to the page.

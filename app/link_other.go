@@ -6,4 +6,4 @@ import "unmask/app/protocol"
 
 // startEngine has no worker to start outside the browser: the native build
 // only serves and writes the site.
-func startEngine(func(protocol.Response)) (engineLink, error) { return nil, errNoWorker }
+func startEngine(func(protocol.Response), func(error)) (engineLink, error) { return nil, errNoWorker }

@@ -7,9 +7,12 @@ type modelEntry struct {
 	Name  string // label in the picker
 	File  string // model file under web/, fetched by the engine worker
 	Chat  bool   // wrap prompts in the chat template
-	About string // one line under the picker
-	// Examples are the prompts offered as one-click chips.
-	Examples []string
+	// Note says, next to the picker, what the model can and cannot do
+	// (from its card, web/models/README.md).
+	Note string
+	// Examples are the prompts offered as one-click chips: only tasks the
+	// model does well.
+	Examples []example
 	// BlockLength, Temperature and CFGScale are the sampler settings the
 	// model starts with: where its held-out samples or answers were best
 	// (web/models/README.md).
@@ -24,15 +27,17 @@ var models = []modelEntry{
 		ID:    "base",
 		Name:  "Unmask base",
 		File:  "models/unmask-base.unmask",
-		About: "Pre-trained on public-domain English prose: it continues text.",
+		Note: "3.3M parameters, trained here on Jane Austen, the King James Bible and WordNet: " +
+			"it continues text and fills blanks in Austen- and Bible-flavoured English, " +
+			"locally grammatical but without sense; it is here to show how diffusion decoding works, not to answer questions.",
 		// Blocks of 8 and sampling at temperature 1 are where the base
 		// model's samples stop repeating themselves.
 		BlockLength: 8, Temperature: 1,
-		Examples: []string{
-			"It is a truth universally acknowledged, that",
-			"And God said unto Moses,",
-			"She looked at him and said,",
-			"The ___ was ___ and the ___ were quiet.",
+		Examples: []example{
+			{Prompt: "It is a truth universally acknowledged, that"},
+			{Prompt: "And God said unto Moses,"},
+			{Prompt: "She looked at him and said,"},
+			{Prompt: "The ___ was ___ and the ___ were quiet.", Infill: true},
 		},
 	},
 	{
@@ -40,18 +45,27 @@ var models = []modelEntry{
 		Name:  "Unmask instruct",
 		File:  "models/unmask-instruct.unmask",
 		Chat:  true,
-		About: "Fine-tuned on prompt/answer pairs: prompts are wrapped in its chat template.",
+		Note: "The base model fine-tuned on 21,000 prompt/answer pairs: it repeats a sentence, fills in blanks, " +
+			"names which book a passage is from and uses about half of the words it is given; " +
+			"open questions get generic answers, so the examples stay with what it can do.",
 		// One block at argmax with guidance: without it the open answers
 		// shrink to a word or two; sampling garbles names.
 		BlockLength: 48, Temperature: 0, CFGScale: 1,
-		Examples: []string{
-			"Fill in the blanks:\nIt was a fine ___, and Elizabeth walked out ___.",
-			"Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father.",
-			"Name the book this is from:\nAnd God said, Let there be light: and there was light.",
-			"Continue this passage:\nEmma was not sorry to be alone with her father.",
-			"Use these words, in this order, in one sentence: hath, nations, delivered.",
+		Examples: []example{
+			{Prompt: "Fill in the blanks:\nIt was a fine ___, and Elizabeth walked out ___."},
+			{Prompt: "Repeat this sentence:\nShe was the youngest of the two daughters of a most affectionate, indulgent father."},
+			{Prompt: "Name the book this is from:\nAnd God said, Let there be light: and there was light."},
+			{Prompt: "Use these words, in this order, in one sentence: hath, nations, delivered."},
 		},
 	},
+}
+
+// example is a prompt offered as a chip.
+type example struct {
+	Prompt string
+	// Infill marks a prompt whose ___ blanks are the whole task: the chip
+	// sets Length to 0, so nothing is written after them.
+	Infill bool
 }
 
 // modelByID finds a model by its URL name, falling back to the default.

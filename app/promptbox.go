@@ -5,23 +5,19 @@ import (
 )
 
 // promptBox is the prompt, its example chips and the Generate and Stop
-// buttons.
+// buttons, with why Generate is off or why the last run failed.
 type promptBox struct {
 	app.Compo
 
-	Prompt   string
-	Settings Settings // the prompt is written back into these
-	Examples []string
-	Ready    bool // a model is loaded
-	Running  bool
-	Stopping bool
-	Chat     bool
-}
-
-func (b *promptBox) setPrompt(ctx app.Context, text string) {
-	s := b.Settings
-	s.Prompt = text
-	ctx.NewActionWithValue(actSettings, s)
+	Prompt      string
+	Examples    []example
+	ExampleNote string // what the last example changed besides the prompt
+	Ready       bool   // a model is loaded
+	Running     bool
+	Stopping    bool
+	Chat        bool
+	Blocked     string // why Generate is off although a model is ready
+	RunError    string // why the last generation failed
 }
 
 func (b *promptBox) Render() app.UI {
@@ -35,7 +31,7 @@ func (b *promptBox) Render() app.UI {
 			Aria("describedby", "prompt-help").Disabled(b.Running).
 			Text(b.Prompt).
 			OnInput(func(ctx app.Context, e app.Event) {
-				b.setPrompt(ctx, ctx.JSSrc().Get("value").String())
+				ctx.NewActionWithValue(actPrompt, ctx.JSSrc().Get("value").String())
 			}).
 			OnKeyDown(func(ctx app.Context, e app.Event) {
 				// Ctrl+Enter (or Cmd+Enter) generates.
@@ -47,21 +43,46 @@ func (b *promptBox) Render() app.UI {
 		app.P().ID("prompt-help").Class("help").Text(hint),
 		app.Div().Class("examples").Aria("label", "Example prompts").Body(
 			app.Range(b.Examples).Slice(func(i int) app.UI {
-				text := b.Examples[i]
-				return app.Button().Type("button").Class("chip").Disabled(b.Running).Text(text).
-					OnClick(func(ctx app.Context, e app.Event) { b.setPrompt(ctx, text) })
+				// The handler names the chip by its index, read when
+				// clicked: go-app keeps a handler from an earlier render
+				// unless its scope changes, so a captured prompt would be
+				// another model's.
+				return app.Button().Type("button").Class("chip").DataSet("testid", "example").
+					Disabled(b.Running).Text(b.Examples[i].Prompt).
+					OnClick(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actExample, i) }, i)
 			}),
 		),
+		app.If(b.ExampleNote != "", app.P().Class("example-note").Role("status").Text(b.ExampleNote)),
 		app.Div().Class("actions").Body(
-			app.Button().Type("button").Class("primary").DataSet("testid", "generate").
-				Disabled(!b.Ready || b.Running).
+			app.Button().Type("button").ID("generate").Class("primary").DataSet("testid", "generate").
+				Disabled(!b.Ready || b.Running || b.Blocked != "").
+				Aria("describedby", "generate-why").
 				Title("Generate (Ctrl+Enter)").
 				OnClick(func(ctx app.Context, e app.Event) { ctx.NewAction(actGenerate) }).
 				Text("Generate"),
-			app.Button().Type("button").Class("secondary").DataSet("testid", "stop").
+			app.Button().Type("button").ID("stop").Class("secondary").DataSet("testid", "stop").
 				Disabled(!b.Running || b.Stopping).
 				OnClick(func(ctx app.Context, e app.Event) { ctx.NewAction(actStop) }).
 				Text("Stop"),
 		),
+		app.P().ID("generate-why").Class(whyClass(b)).DataSet("testid", "generate-why").Aria("live", "polite").Text(b.why()),
 	)
+}
+
+// why says why Generate is off, or how the last run failed.
+func (b *promptBox) why() string {
+	switch {
+	case b.Ready && !b.Running && b.Blocked != "":
+		return b.Blocked
+	case b.RunError != "":
+		return "The generation failed: " + b.RunError
+	}
+	return ""
+}
+
+func whyClass(b *promptBox) string {
+	if b.why() == "" {
+		return "why"
+	}
+	return "why problem"
 }

@@ -13,9 +13,13 @@ type runStats struct {
 	Steps         int
 	MeanStepMS    float64
 	ForwardPasses int
-	TokensPerS    float64
-	ElapsedMS     float64
-	Done          bool
+	// PositionsPerPass is the mean of the canvas positions each forward
+	// pass ran; Saved the share of full passes' positions a cache skipped.
+	PositionsPerPass float64
+	Saved            float64
+	TokensPerS       float64
+	ElapsedMS        float64
+	Done             bool
 }
 
 // statsOf summarises a trace (zero before the first generation).
@@ -24,6 +28,14 @@ func statsOf(t *Trace) runStats {
 		return runStats{}
 	}
 	s := runStats{Steps: t.Len(), MeanStepMS: t.MeanStepMS()}
+	if computed, full := t.Work(); full > 0 {
+		passes := 0
+		for _, st := range t.Steps {
+			passes += st.Passes
+		}
+		s.PositionsPerPass = float64(computed) / float64(passes)
+		s.Saved = 1 - float64(computed)/float64(full)
+	}
 	if t.Done != nil {
 		s.Done = true
 		s.ForwardPasses = t.Done.ForwardPasses
@@ -51,9 +63,13 @@ func (s *statsView) Render() app.UI {
 			app.Dd().Text(value),
 		)
 	}
-	msStep, passes, tps := dash, dash, dash
+	msStep, passes, tps, positions, saved := dash, dash, dash, dash, dash
 	if s.Trace.Steps > 0 {
 		msStep = fmt.Sprintf("%.1f", s.Trace.MeanStepMS)
+	}
+	if s.Trace.PositionsPerPass > 0 {
+		positions = fmt.Sprintf("%.0f", s.Trace.PositionsPerPass)
+		saved = fmt.Sprintf("%.0f%%", 100*s.Trace.Saved)
 	}
 	if s.Trace.Done {
 		passes = fmt.Sprint(s.Trace.ForwardPasses)
@@ -71,7 +87,9 @@ func (s *statsView) Render() app.UI {
 	}
 	return app.Dl().Class("stats").Aria("label", "Statistics").Body(
 		stat("ms / step", msStep, "Mean time of one denoising step in the worker"),
-		stat("forward passes", passes, "Passes of the mask predictor (two per step with CFG)"),
+		stat("forward passes", passes, "Passes of the mask predictor run (two per step with CFG; a step with nothing to commit runs none)"),
+		stat("positions / pass", positions, "Canvas positions each pass ran through the model, on average (the whole canvas without a cache)"),
+		stat("saved by cache", saved, "Share of the positions full passes would have run that the cache skipped"),
 		stat("tokens / s", tps, "Tokens filled per second of generation"),
 		stat("kernels", kernel, "The matrix kernels the engine worker runs"),
 		stat("model", size, "Parameters, storage type and file size"),

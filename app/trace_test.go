@@ -150,3 +150,38 @@ func TestMaskedAtIsMonotone(t *testing.T) {
 	}
 	assert.Equal(t, 40, prev, "t above 1 masks everything")
 }
+
+// During a cached step the canvas marks the positions whose keys and
+// values came from the cache; the work counts positions run against full
+// passes.
+func TestTraceCachedPositions(t *testing.T) {
+	tr := &Trace{Mask: M, EOS: 7, Planned: 2}
+	canvas := []int{5, 6, M, M, M, M, M, M}
+	// Step 0: a block's first pass over the whole canvas. Step 1: a dual
+	// cache step over the block [2, 4) with guidance (two passes).
+	tr.Add(protocol.StepInfo{Step: engine.Step{Index: 0, BlockStart: 2, BlockEnd: 4, Canvas: canvas,
+		Committed: []engine.Commit{{Pos: 2, Token: 10}}, Passes: 1, ComputedFrom: 0, ComputedTo: 8}})
+	tr.Add(protocol.StepInfo{Step: engine.Step{Index: 1, BlockStart: 2, BlockEnd: 4, Canvas: []int{5, 6, 10, M, M, M, M, M},
+		Committed: []engine.Commit{{Pos: 3, Token: 11}}, Passes: 2, ComputedFrom: 2, ComputedTo: 4}})
+	cached := func(cells []Cell) []bool {
+		out := make([]bool, len(cells))
+		for i, c := range cells {
+			out[i] = c.Cached
+		}
+		return out
+	}
+	assert.Equal(t, make([]bool, 8), cached(tr.View(0)), "before any step")
+	assert.Equal(t, make([]bool, 8), cached(tr.View(1)), "a full pass recomputes everything")
+	assert.Equal(t, []bool{true, true, false, false, true, true, true, true}, cached(tr.View(2)))
+	computed, full := tr.Work()
+	assert.Equal(t, 8+2*2, computed)
+	assert.Equal(t, 3*8, full)
+
+	s := statsOf(tr)
+	assert.InDelta(t, 4.0, s.PositionsPerPass, 1e-12, "12 positions over 3 passes")
+	assert.InDelta(t, 0.5, s.Saved, 1e-12)
+
+	// A step that ran no pass (its block was already full) shows no cache.
+	tr.Add(protocol.StepInfo{Step: engine.Step{Index: 2, BlockStart: 2, BlockEnd: 4, Canvas: []int{5, 6, 10, 11, M, M, M, M}}})
+	assert.Equal(t, make([]bool, 8), cached(tr.View(3)))
+}

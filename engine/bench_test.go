@@ -62,3 +62,51 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedPass measures the passes of Fast-dLLM's caches on the
+// int8 benchmark shape over 256 tokens with the native kernels: the full
+// pass without a cache and storing into one (a block's first step), and
+// the later steps of a block of 32 at the middle of the canvas, prefix
+// (the block to the end) and dual (the block alone). Compare the ratios.
+//
+//	go test -run '^$' -bench CachedPass ./engine
+func BenchmarkCachedPass(b *testing.B) {
+	const T, start, block = 256, 128, 32
+	model := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
+	ids := make([]int, T)
+	for i := range ids {
+		ids[i] = i % model.Config.VocabSize
+	}
+	logits := make([]int, block) // the block's positions, as the sampler asks
+	for i := range logits {
+		logits[i] = start + i
+	}
+	cache := engine.NewKVCache(&model.Config, T)
+	passes := []struct {
+		name string
+		pass engine.Pass
+	}{
+		{"full", engine.Pass{From: 0, To: T, Logits: logits}},
+		{"full+store", engine.Pass{From: 0, To: T, Cache: cache, Logits: logits}},
+		{"prefix", engine.Pass{From: start, To: T, Cache: cache, Logits: logits}},
+		{"dual", engine.Pass{From: start, To: start + block, Cache: cache, Logits: logits}},
+	}
+	if _, err := quant.UseKernels("auto"); err != nil {
+		b.Fatal(err)
+	}
+	defer quant.UseKernels("go")
+	st := engine.NewState(model, T)
+	if _, err := st.ForwardPass(ids, passes[1].pass); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range passes {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := st.ForwardPass(ids, p.pass); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

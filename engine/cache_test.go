@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -160,7 +161,7 @@ func cachedReference(t *testing.T, st *State, prompt []int, o Options) [][]int {
 	var trace [][]int
 	for b := range o.Blocks() {
 		start, end := len(prompt)+b*o.BlockLength, len(prompt)+(b+1)*o.BlockLength
-		schedule := transferSchedule(o.BlockLength, o.Steps/o.Blocks())
+		schedule := TransferSchedule(o.BlockLength, o.Steps/o.Blocks())
 		cond, uncond := NewKVCache(c, T), NewKVCache(c, T)
 		for i, k := range schedule {
 			trace = append(trace, append([]int(nil), x...))
@@ -236,5 +237,27 @@ func TestGenerateCachedWithGuidance(t *testing.T) {
 			assert.Equal(t, 2, s.Passes)
 		}
 		assert.Equal(t, want, append(got, out), "%s", cache)
+	}
+}
+
+// Masks inside the prompt belong to the first block: its cached steps run
+// from the first of them, so they are filled as without a cache.
+func TestGenerateCachedInfill(t *testing.T) {
+	st := samplerState(t)
+	mask := st.Model.Config.MaskTokenID
+	prompt := []int{1, mask, mask, 3, mask, mask, 5, 6}
+	for _, cache := range []Cache{PrefixCache, DualCache} {
+		for _, genLength := range []int{0, 8} {
+			o := Options{Steps: 4, GenLength: genLength, BlockLength: 4, Remasking: LowConfidence, Cache: cache}
+			out, steps := run(t, st, prompt, o)
+			assert.NotContains(t, out, mask, "%s, gen_length %d", cache, genLength)
+			for _, s := range steps {
+				if s.Block == 0 && s.Passes > 0 {
+					if masked := slices.Index(s.Canvas, mask); masked >= 0 {
+						assert.LessOrEqual(t, s.ComputedFrom, masked, "%s step %d", cache, s.Index)
+					}
+				}
+			}
+		}
 	}
 }

@@ -6,37 +6,34 @@ import (
 
 	"unmask/engine"
 	"unmask/engine/bpe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var _ engine.Tokenizer = (*bpe.Tokenizer)(nil)
 
 func TestChatPrompt(t *testing.T) {
 	tok, err := bpe.Train(slices.Values([]string{"hello hello world"}), 300, bpe.DefaultSpecials)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	user, _ := tok.Special(bpe.User)
 	assistant, _ := tok.Special(bpe.Assistant)
 	got := engine.ChatPrompt(tok, "hello world")
 	want := append(append([]int{user}, tok.Encode("hello world")...), assistant)
 	if !slices.Equal(got, want) {
-		t.Fatalf("ChatPrompt = %v, want %v", got, want)
+		require.Failf(t, "unexpected result", "ChatPrompt = %v, want %v", got, want)
 	}
 
 	plain, err := bpe.Train(slices.Values([]string{"hello"}), 300, []string{bpe.EOS})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got, want := engine.ChatPrompt(plain, "hello"), plain.Encode("hello"); !slices.Equal(got, want) {
-		t.Fatalf("without chat specials ChatPrompt = %v, want %v", got, want)
+		require.Failf(t, "unexpected result", "without chat specials ChatPrompt = %v, want %v", got, want)
 	}
 }
 
 func TestPromptIDs(t *testing.T) {
 	tok, err := bpe.Train(slices.Values([]string{"fill the blank here"}), 300, bpe.DefaultSpecials)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mask, _ := tok.Special(bpe.Mask)
 	user, _ := tok.Special(bpe.User)
 	assistant, _ := tok.Special(bpe.Assistant)
@@ -52,15 +49,13 @@ func TestPromptIDs(t *testing.T) {
 	} {
 		got, err := engine.PromptIDs(tok, tc.text, tc.chat, 2, mask)
 		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("%s: PromptIDs = %v, %v; want %v", tc.name, got, err, tc.want)
+			assert.Failf(t, "unexpected result", "%s: PromptIDs = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
 	plain, err := bpe.Train(slices.Values([]string{"hello"}), 300, []string{bpe.EOS, bpe.Mask})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if _, err := engine.PromptIDs(plain, "hello", true, 2, mask); err == nil {
-		t.Error("a chat prompt for a model without a chat template was accepted")
+		assert.Fail(t, "a chat prompt for a model without a chat template was accepted")
 	}
 }
 
@@ -80,7 +75,7 @@ func TestAnswer(t *testing.T) {
 		{"empty answer", []int{1}, []int{1, eos, eos}, []int{}},
 	} {
 		if got := engine.Answer(tc.prompt, tc.canvas, eos, mask); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: Answer = %v, want %v", tc.name, got, tc.want)
+			assert.Failf(t, "unexpected result", "%s: Answer = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

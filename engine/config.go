@@ -36,6 +36,19 @@ type Config struct {
 // ErrConfig reports a configuration the engine cannot run faithfully.
 var ErrConfig = errors.New("unsupported model config")
 
+// MaxSequenceLimit bounds max_sequence_length: far above any canvas the
+// engine is meant for (LLaDA's own models use 4096), low enough that a
+// corrupt value is refused rather than trusted.
+const MaxSequenceLimit = 1 << 17
+
+// Ranges accepted for the floating-point settings: generous around what
+// LLaMA-family models use (rope_theta 1e4 to 1e7, rms_norm_eps 1e-6 to 1e-5).
+const (
+	minRopeTheta  = 2
+	maxRopeTheta  = 1e9
+	maxRMSNormEps = 0.1
+)
+
 // HeadDim is the width of one attention head.
 func (c *Config) HeadDim() int { return c.DModel / c.NHeads }
 
@@ -70,19 +83,23 @@ func (c *Config) Validate() error {
 	if c.EmbeddingSize < c.VocabSize {
 		return fmt.Errorf("%w: embedding_size %d < vocab_size %d", ErrConfig, c.EmbeddingSize, c.VocabSize)
 	}
+	if c.MaxSequenceLen > MaxSequenceLimit {
+		return fmt.Errorf("%w: max_sequence_length = %d exceeds the limit of %d", ErrConfig, c.MaxSequenceLen, MaxSequenceLimit)
+	}
 	for _, id := range []struct {
 		key string
 		v   int
-	}{{"mask_token_id", c.MaskTokenID}, {"eos_token_id", c.EOSTokenID}} {
+	}{{"mask_token_id", c.MaskTokenID}, {"eos_token_id", c.EOSTokenID}, {"pad_token_id", c.PadTokenID}} {
 		if id.v < 0 || id.v >= c.EmbeddingSize {
 			return fmt.Errorf("%w: %s = %d outside the vocabulary of %d", ErrConfig, id.key, id.v, c.EmbeddingSize)
 		}
 	}
-	if c.RopeTheta <= 0 {
-		return fmt.Errorf("%w: rope_theta = %v, want > 0", ErrConfig, c.RopeTheta)
+	// Written as !(in range) so that NaN fails too.
+	if !(c.RopeTheta >= minRopeTheta && c.RopeTheta <= maxRopeTheta) {
+		return fmt.Errorf("%w: rope_theta = %v, want %v to %v", ErrConfig, c.RopeTheta, float64(minRopeTheta), maxRopeTheta)
 	}
-	if c.RMSNormEps <= 0 {
-		return fmt.Errorf("%w: rms_norm_eps = %v, want > 0", ErrConfig, c.RMSNormEps)
+	if !(c.RMSNormEps > 0 && c.RMSNormEps <= maxRMSNormEps) {
+		return fmt.Errorf("%w: rms_norm_eps = %v, want > 0 and <= %v", ErrConfig, c.RMSNormEps, maxRMSNormEps)
 	}
 	return nil
 }

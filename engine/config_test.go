@@ -43,6 +43,13 @@ func TestParseLLaDAConfigRefuses(t *testing.T) {
 		{"mask outside vocabulary", `, "mask_token_id": 100`, "mask_token_id"},
 		{"negative eps", `, "rms_norm_eps": -1`, "rms_norm_eps"},
 		{"no layers", `, "n_layers": 0`, "n_layers"},
+		{"pad outside vocabulary", `, "pad_token_id": 100`, "pad_token_id"},
+		{"negative pad", `, "pad_token_id": -1`, "pad_token_id"},
+		{"rope_theta 0", `, "rope_theta": 0`, "rope_theta"},
+		{"rope_theta 1e12", `, "rope_theta": 1e12`, "rope_theta"},
+		{"rms_norm_eps 1", `, "rms_norm_eps": 1`, "rms_norm_eps"},
+		{"max_sequence_length 1e9", `, "max_sequence_length": 1000000000`, "max_sequence_length"},
+		{"largest max_sequence_length", `, "max_sequence_length": 131072`, ""},
 	}
 	for _, tt := range tests {
 		c, err := ParseLLaDAConfig([]byte("{" + base + tt.extra + "}"))

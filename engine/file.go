@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/x448/float16"
@@ -27,7 +28,9 @@ import (
 //	offset 0   magic      8 bytes, "\x89UNMASK\n"
 //	offset 8   version    uint32, little endian (FileVersion)
 //	offset 12  header_len uint32, little endian
-//	offset 16  header     header_len bytes of JSON (fileHeader)
+//	offset 16  sha256     32 bytes: the sha256 of everything after it, from
+//	                      offset 48 to the end of the file
+//	offset 48  header     header_len bytes of JSON (fileHeader)
 //	           zero padding up to a multiple of 64
 //	data       data_bytes bytes: every tensor at a multiple of 64 from the
 //	           start of the data section, zero padding between tensors
@@ -40,15 +43,24 @@ import (
 //
 // The magic's first byte has the high bit set and it ends in a newline, so
 // text-mode transfers that strip bits or rewrite line ends break it at once.
+//
+// Version 1 had no sha256 in the prefix (its header was at offset 16) and
+// recorded in the header the sha256 of the data section alone, so a changed
+// config or tokenizer went unnoticed. Only the converter reads it, to
+// rewrite such a file as the current version (LoadFileForConversion).
 const (
 	FileMagic   = "\x89UNMASK\n"
-	FileVersion = 1
+	FileVersion = 2
 	// FileAlign is the alignment of the data section and of every tensor.
 	FileAlign = 64
 
-	prefixLen     = 16
+	prefixLen     = 48
+	sumOffset     = 16
 	scalesSuffix  = ".scales"
 	maxHeaderSize = 64 << 20
+
+	legacyVersion   = 1
+	legacyPrefixLen = 16
 )
 
 // Errors of the model file. Load wraps one of them with the detail.
@@ -57,7 +69,7 @@ var (
 	ErrVersion   = errors.New("unsupported model file version")
 	ErrTruncated = errors.New("model file is truncated")
 	ErrHeader    = errors.New("malformed model file header")
-	ErrChecksum  = errors.New("model file data does not match its sha256")
+	ErrChecksum  = errors.New("model file does not match its sha256")
 	ErrTensor    = errors.New("bad tensor in model file")
 )
 
@@ -66,10 +78,12 @@ type fileHeader struct {
 	Config Config `json:"config"`
 	// Tokenizer is {"type": ..., ...}; see MarshalTokenizer. Absent when
 	// the model has none.
-	Tokenizer  json.RawMessage `json:"tokenizer,omitempty"`
-	Tensors    []fileTensor    `json:"tensors"`
-	DataBytes  int64           `json:"data_bytes"`  // length of the data section
-	DataSHA256 string          `json:"data_sha256"` // hex sha256 of the data section
+	Tokenizer json.RawMessage `json:"tokenizer,omitempty"`
+	Tensors   []fileTensor    `json:"tensors"`
+	DataBytes int64           `json:"data_bytes"` // length of the data section
+	// DataSHA256 is version 1's hex sha256 of the data section; version 2
+	// files leave it out, their prefix holds the sha256 of the whole file.
+	DataSHA256 string `json:"data_sha256,omitempty"`
 }
 
 // fileTensor is one entry of the tensor table.
@@ -97,118 +111,240 @@ var nativeLittleEndian = func() bool {
 // tensors when data is 4-byte aligned, int8 tensors always), so data must
 // not be modified while the model is in use.
 func Load(data []byte) (*Model, error) {
-	return load(data, true)
+	return load(data, true, false)
 }
 
 // LoadUnverified is Load without the sha256 check, for callers that have
 // already run VerifyChecksum on the same bytes. Every structural check
 // still runs.
 func LoadUnverified(data []byte) (*Model, error) {
-	return load(data, false)
+	return load(data, false, false)
 }
 
-// LoadFile reads and loads a model file.
+// LoadFile reads and loads a model file. It reads the fixed prefix and the
+// header first and then no more than they declare, so a file that is not a
+// model file (or a device such as /dev/zero) is refused before anything
+// large is allocated.
 func LoadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	return loadFile(path, false)
+}
+
+// LoadFileForConversion is LoadFile that also reads version 1 files, whose
+// sha256 covers the data section only (it is checked, as is everything
+// else). The converter uses it to rewrite them as the current version.
+func LoadFileForConversion(path string) (*Model, error) {
+	return loadFile(path, true)
+}
+
+func loadFile(path string, legacy bool) (*Model, error) {
+	data, err := ReadModelFile(path)
 	if err != nil {
 		return nil, err
 	}
-	m, err := Load(data)
+	m, err := load(data, true, legacy)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
 
-// VerifyChecksum checks the file's framing and that its data section
-// matches the sha256 recorded in the header.
+// ReadModelFile reads the bytes of a model file, bounded by what its prefix
+// and header declare: a wrong magic or version is refused after 16 bytes, a
+// header over the limit before it is read, and a regular file whose size
+// differs from the declared one before the data is read. Other files (pipes,
+// devices) are read only up to the declared size plus one byte.
+func ReadModelFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fail := func(err error) ([]byte, error) { return nil, fmt.Errorf("%s: %w", path, err) }
+	head := make([]byte, legacyPrefixLen)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fail(err)
+	}
+	_, plen, hlen, err := parsePrefix(head[:n])
+	if err != nil {
+		return fail(err)
+	}
+	head = append(head, make([]byte, plen+hlen-legacyPrefixLen)...)
+	if _, err := io.ReadFull(f, head[legacyPrefixLen:]); err != nil {
+		return fail(fmt.Errorf("%w: header of %d bytes: %v", ErrTruncated, hlen, err))
+	}
+	h, err := parseHeader(head[plen:])
+	if err != nil {
+		return fail(err)
+	}
+	total := alignUp(int64(len(head))) + h.DataBytes
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		if size := info.Size(); size < total {
+			return fail(fmt.Errorf("%w: %d bytes, the header declares %d", ErrTruncated, size, total))
+		} else if size > total {
+			return fail(fmt.Errorf("%w: %d bytes after the declared %d", ErrHeader, size-total, total))
+		}
+		data := make([]byte, total)
+		copy(data, head)
+		if _, err := io.ReadFull(f, data[len(head):]); err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrTruncated, err))
+		}
+		return data, nil
+	}
+	// Not a regular file: grow as bytes arrive, one byte past the declared
+	// end so that a longer stream is noticed.
+	rest, err := io.ReadAll(io.LimitReader(f, total-int64(len(head))+1))
+	if err != nil {
+		return fail(err)
+	}
+	return append(head, rest...), nil
+}
+
+// VerifyChecksum checks the file's framing and that it matches the sha256
+// in its prefix.
 func VerifyChecksum(data []byte) error {
-	h, section, err := parseFile(data)
+	f, err := parseFile(data)
 	if err != nil {
 		return err
 	}
-	return verify(h, section)
+	return f.verify()
 }
 
-func verify(h *fileHeader, section []byte) error {
-	sum := sha256.Sum256(section)
-	if got := hex.EncodeToString(sum[:]); got != h.DataSHA256 {
-		return fmt.Errorf("%w: data hashes to %.12s..., header says %.12q", ErrChecksum, got, h.DataSHA256)
+// parsedFile is a model file whose framing has been checked.
+type parsedFile struct {
+	version int
+	header  *fileHeader
+	data    []byte // the whole file
+	section []byte // the data section
+}
+
+// verify checks the sha256: of everything after the prefix (version 2),
+// or of the data section against the header's (version 1).
+func (f *parsedFile) verify() error {
+	if f.version == legacyVersion {
+		sum := sha256.Sum256(f.section)
+		if got := hex.EncodeToString(sum[:]); got != f.header.DataSHA256 {
+			return fmt.Errorf("%w: data hashes to %.12s..., header says %.12q", ErrChecksum, got, f.header.DataSHA256)
+		}
+		return nil
+	}
+	sum := sha256.Sum256(f.data[prefixLen:])
+	if want := f.data[sumOffset:prefixLen]; !bytes.Equal(sum[:], want) {
+		return fmt.Errorf("%w: the file hashes to %x..., its prefix says %x...", ErrChecksum, sum[:6], want[:6])
 	}
 	return nil
 }
 
-// parseFile checks the framing (magic, version, header, sizes) and returns
-// the header and the data section.
-func parseFile(data []byte) (*fileHeader, []byte, error) {
-	if len(data) < prefixLen {
+// parsePrefix checks the magic, version and header length of the file's
+// first bytes (at least legacyPrefixLen of them unless the file is
+// shorter) and returns the version, the prefix length and the header length.
+func parsePrefix(data []byte) (version int, plen, hlen int64, err error) {
+	if len(data) < legacyPrefixLen {
 		if len(data) < len(FileMagic) && string(data) != FileMagic[:len(data)] {
-			return nil, nil, ErrMagic
+			return 0, 0, 0, ErrMagic
 		}
-		return nil, nil, fmt.Errorf("%w: %d bytes, the fixed prefix alone is %d", ErrTruncated, len(data), prefixLen)
+		return 0, 0, 0, fmt.Errorf("%w: %d bytes, the fixed prefix alone is %d", ErrTruncated, len(data), prefixLen)
 	}
 	if string(data[:8]) != FileMagic {
-		return nil, nil, fmt.Errorf("%w: starts with %q", ErrMagic, data[:8])
+		return 0, 0, 0, fmt.Errorf("%w: starts with %q", ErrMagic, data[:8])
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != FileVersion {
-		return nil, nil, fmt.Errorf("%w: version %d, this build reads version %d", ErrVersion, v, FileVersion)
+	switch v := binary.LittleEndian.Uint32(data[8:]); v {
+	case FileVersion:
+		version, plen = FileVersion, prefixLen
+	case legacyVersion:
+		version, plen = legacyVersion, legacyPrefixLen
+	default:
+		return 0, 0, 0, fmt.Errorf("%w: version %d, this build reads version %d", ErrVersion, v, FileVersion)
 	}
-	hlen := int64(binary.LittleEndian.Uint32(data[12:]))
+	hlen = int64(binary.LittleEndian.Uint32(data[12:]))
 	if hlen > maxHeaderSize {
-		return nil, nil, fmt.Errorf("%w: header of %d bytes exceeds the %d byte limit", ErrHeader, hlen, maxHeaderSize)
+		return 0, 0, 0, fmt.Errorf("%w: header of %d bytes exceeds the %d byte limit", ErrHeader, hlen, maxHeaderSize)
 	}
-	if prefixLen+hlen > int64(len(data)) {
-		return nil, nil, fmt.Errorf("%w: header of %d bytes, only %d follow the prefix", ErrTruncated, hlen, len(data)-prefixLen)
-	}
+	return version, plen, hlen, nil
+}
+
+// parseHeader decodes the JSON header.
+func parseHeader(raw []byte) (*fileHeader, error) {
 	var h fileHeader
 	// Unknown keys are ignored, so a writer may add descriptive fields
 	// without a new version; anything that changes the layout bumps it.
-	dec := json.NewDecoder(bytes.NewReader(data[prefixLen : prefixLen+hlen]))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&h); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrHeader, err)
+		return nil, fmt.Errorf("%w: %v", ErrHeader, err)
 	}
 	if dec.More() {
-		return nil, nil, fmt.Errorf("%w: data after the JSON object", ErrHeader)
+		return nil, fmt.Errorf("%w: data after the JSON object", ErrHeader)
 	}
-	start := alignUp(prefixLen + hlen)
 	if h.DataBytes < 0 {
-		return nil, nil, fmt.Errorf("%w: data_bytes = %d", ErrHeader, h.DataBytes)
+		return nil, fmt.Errorf("%w: data_bytes = %d", ErrHeader, h.DataBytes)
 	}
-	if have := int64(len(data)) - start; have != h.DataBytes {
-		if have < h.DataBytes {
-			return nil, nil, fmt.Errorf("%w: data section has %d of %d bytes", ErrTruncated, max(have, 0), h.DataBytes)
-		}
-		return nil, nil, fmt.Errorf("%w: %d bytes after the %d byte data section", ErrHeader, have-h.DataBytes, h.DataBytes)
-	}
-	return &h, data[start:], nil
+	return &h, nil
 }
 
-func load(data []byte, checksum bool) (*Model, error) {
-	h, section, err := parseFile(data)
+// parseFile checks the framing (magic, version, header, sizes) and returns
+// the header and the data section.
+func parseFile(data []byte) (*parsedFile, error) {
+	version, plen, hlen, err := parsePrefix(data)
 	if err != nil {
 		return nil, err
 	}
+	if plen+hlen > int64(len(data)) {
+		return nil, fmt.Errorf("%w: header of %d bytes, only %d follow the prefix", ErrTruncated, hlen, max(int64(len(data))-plen, 0))
+	}
+	h, err := parseHeader(data[plen : plen+hlen])
+	if err != nil {
+		return nil, err
+	}
+	start := alignUp(plen + hlen)
+	if have := int64(len(data)) - start; have != h.DataBytes {
+		if have < h.DataBytes {
+			return nil, fmt.Errorf("%w: data section has %d of %d bytes", ErrTruncated, max(have, 0), h.DataBytes)
+		}
+		return nil, fmt.Errorf("%w: %d bytes after the %d byte data section", ErrHeader, have-h.DataBytes, h.DataBytes)
+	}
+	return &parsedFile{version: version, header: h, data: data, section: data[start:]}, nil
+}
+
+func load(data []byte, checksum, legacy bool) (*Model, error) {
+	f, err := parseFile(data)
+	if err != nil {
+		return nil, err
+	}
+	if f.version == legacyVersion && !legacy {
+		return nil, fmt.Errorf("%w: version %d, whose checksum leaves the header unchecked; re-convert it: llada convert --in FILE --out FILE",
+			ErrVersion, legacyVersion)
+	}
 	if checksum {
-		if err := verify(h, section); err != nil {
+		if err := f.verify(); err != nil {
 			return nil, err
 		}
 	}
+	h, section := f.header, f.section
 	c := h.Config
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHeader, err)
-	}
-	// The configuration decides how much the loader allocates, so it must
-	// not promise more weights than the data section can hold.
-	if n := c.paramCount(); n > float64(len(section)) {
-		return nil, fmt.Errorf("%w: config describes %.0f weights, the data section has %d bytes", ErrTensor, n, len(section))
 	}
 	table, err := checkTable(h.Tensors, int64(len(section)))
 	if err != nil {
 		return nil, err
 	}
+	// The configuration decides how much the loader allocates, so it is
+	// checked against the tensors present before anything is sized from it.
+	shapes := make(map[string][]int, len(table))
+	for name, e := range table {
+		if !isScales(name, table) {
+			shapes[name] = e.Shape
+		}
+	}
+	if err := c.CheckTensors(shapes); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTensor, err)
+	}
 	m := &Model{Config: c}
 	if err := fillWeights(m, table, section); err != nil {
 		return nil, err
+	}
+	if err := m.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTensor, err)
 	}
 	if len(h.Tokenizer) > 0 {
 		if m.Tokenizer, err = UnmarshalTokenizer(h.Tokenizer); err != nil {
@@ -222,6 +358,17 @@ func load(data []byte, checksum bool) (*Model, error) {
 		return nil, fmt.Errorf("%w: %w", ErrTensor, err)
 	}
 	return m, nil
+}
+
+// isScales reports whether name is the scales tensor of an int8 matrix in
+// the table.
+func isScales(name string, table map[string]*fileTensor) bool {
+	base, ok := strings.CutSuffix(name, scalesSuffix)
+	if !ok {
+		return false
+	}
+	e, ok := table[base]
+	return ok && e.DType == "i8"
 }
 
 // paramCount is the number of weights c describes, in float64 so that
@@ -376,11 +523,13 @@ func float16s(b []byte) []float32 {
 	return out
 }
 
-// Encode writes m as a model file. The sha256 in the header covers the data
-// section, so the weights are streamed twice: once through the hash, once
-// to w.
+// Encode writes m as a model file of the current version. Models with NaN
+// or infinite weights are refused, naming the tensor.
 func (m *Model) Encode(w io.Writer) error {
 	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := m.CheckFinite(); err != nil {
 		return err
 	}
 	h := fileHeader{Config: m.Config}
@@ -402,11 +551,6 @@ func (m *Model) Encode(w io.Writer) error {
 		h.Tensors = append(h.Tensors, b.entry)
 	}
 	h.DataBytes = off
-	sum := sha256.New()
-	if err := writeData(sum, h.Tensors, blobs); err != nil {
-		return err
-	}
-	h.DataSHA256 = hex.EncodeToString(sum.Sum(nil))
 	header, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -414,14 +558,24 @@ func (m *Model) Encode(w io.Writer) error {
 	if len(header) > maxHeaderSize {
 		return fmt.Errorf("model file header of %d bytes exceeds the %d byte limit", len(header), maxHeaderSize)
 	}
+	// The sha256 covers the header, its padding and the data section, so
+	// the weights are streamed twice: once through the hash, once to w.
+	padding := make([]byte, alignUp(prefixLen+int64(len(header)))-prefixLen-int64(len(header)))
+	sum := sha256.New()
+	sum.Write(header)
+	sum.Write(padding)
+	if err := writeData(sum, h.Tensors, blobs); err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var prefix [prefixLen]byte
 	copy(prefix[:], FileMagic)
 	binary.LittleEndian.PutUint32(prefix[8:], FileVersion)
 	binary.LittleEndian.PutUint32(prefix[12:], uint32(len(header)))
+	copy(prefix[sumOffset:], sum.Sum(nil))
 	bw.Write(prefix[:])
 	bw.Write(header)
-	bw.Write(make([]byte, alignUp(prefixLen+int64(len(header)))-prefixLen-int64(len(header))))
+	bw.Write(padding)
 	if err := writeData(bw, h.Tensors, blobs); err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/x448/float16"
+
 	"unmask/engine/bpe"
 	"unmask/quant"
 )
@@ -204,40 +206,156 @@ func TestLoadFile(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// rewriteHeader re-frames a valid file around an edited header, keeping the
-// data section (and so its checksum) unchanged.
-func rewriteHeader(t *testing.T, data []byte, edit func(h *fileHeader)) []byte {
-	t.Helper()
-	h, section, err := parseFile(data)
-	require.NoError(t, err)
-	edit(h)
-	header, err := json.Marshal(h)
-	require.NoError(t, err)
-	return frame(header, section)
+// TestLoadFileReadsOnlyWhatIsDeclared gives LoadFile endless devices and
+// files whose size disagrees with their header: each is refused at once,
+// before the data is read (a 10 GB sparse file would otherwise be read
+// into memory).
+func TestLoadFileReadsOnlyWhatIsDeclared(t *testing.T) {
+	valid := encode(t, patternModel(tinyConfig(), 4))
+	dir := t.TempDir()
+	write := func(name string, data []byte, size int64) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		if size > 0 {
+			require.NoError(t, os.Truncate(path, size))
+		}
+		return path
+	}
+	cases := []struct {
+		name string
+		path string
+		want error
+	}{
+		{"endless zeros", "/dev/zero", ErrMagic},
+		{"endless noise", "/dev/urandom", ErrMagic},
+		{"10 GB sparse file", write("sparse", valid, 10<<30), ErrHeader},
+		{"cut short", write("short", valid[:len(valid)-1], 0), ErrTruncated},
+		{"cut in the header", write("header", valid[:100], 0), ErrTruncated},
+		{"huge header length", write("hlen", slices.Concat(valid[:12], []byte{0xff, 0xff, 0xff, 0x7f}, valid[16:]), 0), ErrHeader},
+		{"version 1", write("v1", frameV1(t, valid), 0), ErrVersion},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Stat(tc.path); err != nil {
+				t.Skip(err)
+			}
+			m, err := LoadFile(tc.path)
+			require.Nil(t, m)
+			require.ErrorIs(t, err, tc.want)
+			require.Contains(t, err.Error(), tc.path)
+			require.NotContains(t, err.Error(), "\n")
+		})
+	}
 }
 
-// frame assembles prefix, header, padding and data section.
+// TestLoadFileForConversion reads a version 1 file, which only the
+// converter may, with its data checksum still checked.
+func TestLoadFileForConversion(t *testing.T) {
+	m := patternModel(tinyConfig(), 4).Quantize(4)
+	v1 := frameV1(t, encode(t, m))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "v1.unmask")
+	require.NoError(t, os.WriteFile(path, v1, 0o644))
+	_, err := LoadFile(path)
+	require.ErrorIs(t, err, ErrVersion)
+	require.ErrorContains(t, err, "re-convert")
+	got, err := LoadFileForConversion(path)
+	require.NoError(t, err)
+	requireSameWeights(t, m, got)
+
+	v1[len(v1)-1] ^= 1
+	require.NoError(t, os.WriteFile(path, v1, 0o644))
+	_, err = LoadFileForConversion(path)
+	require.ErrorIs(t, err, ErrChecksum)
+}
+
+// rewriteHeader re-frames a valid file around an edited header, keeping the
+// data section unchanged and computing a new sha256, so that the loader's
+// structural checks are what decides.
+func rewriteHeader(t *testing.T, data []byte, edit func(h *fileHeader)) []byte {
+	t.Helper()
+	f, err := parseFile(data)
+	require.NoError(t, err)
+	edit(f.header)
+	header, err := json.Marshal(f.header)
+	require.NoError(t, err)
+	return frame(header, f.section)
+}
+
+// frame assembles prefix (with the sha256 of the rest), header, padding and
+// data section, independently of Encode.
 func frame(header, section []byte) []byte {
-	out := make([]byte, alignUp(prefixLen+int64(len(header))), alignUp(prefixLen+int64(len(header)))+int64(len(section)))
-	copy(out, FileMagic)
-	binary.LittleEndian.PutUint32(out[8:], FileVersion)
+	start := (prefixLen + len(header) + 63) / 64 * 64
+	out := make([]byte, start, start+len(section))
+	copy(out, "\x89UNMASK\n")
+	binary.LittleEndian.PutUint32(out[8:], 2)
 	binary.LittleEndian.PutUint32(out[12:], uint32(len(header)))
-	copy(out[prefixLen:], header)
-	return append(out, section...)
+	copy(out[48:], header)
+	out = append(out, section...)
+	sum := sha256.Sum256(out[48:])
+	copy(out[16:48], sum[:])
+	return out
+}
+
+// frameV1 assembles a version 1 file: 16 byte prefix, and the header's
+// data_sha256 covering the data section only.
+func frameV1(t *testing.T, data []byte) []byte {
+	t.Helper()
+	f, err := parseFile(data)
+	require.NoError(t, err)
+	sum := sha256.Sum256(f.section)
+	f.header.DataSHA256 = hex.EncodeToString(sum[:])
+	header, err := json.Marshal(f.header)
+	require.NoError(t, err)
+	start := (16 + len(header) + 63) / 64 * 64
+	out := make([]byte, start, start+len(f.section))
+	copy(out, "\x89UNMASK\n")
+	binary.LittleEndian.PutUint32(out[8:], 1)
+	binary.LittleEndian.PutUint32(out[12:], uint32(len(header)))
+	copy(out[16:], header)
+	return append(out, f.section...)
 }
 
 // withExtraTensor appends a well-formed tensor that the model does not use.
 func withExtraTensor(t *testing.T, data []byte) []byte {
 	t.Helper()
-	h, section, err := parseFile(data)
+	f, err := parseFile(data)
 	require.NoError(t, err)
+	h, section := f.header, f.section
 	off := alignUp(h.DataBytes)
 	h.Tensors = append(h.Tensors, fileTensor{Name: "model.transformer.wpe.weight", DType: "f32", Shape: []int{16}, Offset: off, Bytes: 64})
 	section = append(bytes.Clone(section), make([]byte, off+64-h.DataBytes)...)
 	h.DataBytes = int64(len(section))
-	sum := sha256.Sum256(section)
-	h.DataSHA256 = hex.EncodeToString(sum[:])
 	header, err := json.Marshal(h)
+	require.NoError(t, err)
+	return frame(header, section)
+}
+
+// replaceOnce swaps one occurrence of old in b for new of the same length,
+// as a flipped bit in the stored file would.
+func replaceOnce(t *testing.T, b []byte, old, new string) {
+	t.Helper()
+	require.Len(t, new, len(old))
+	i := bytes.Index(b, []byte(old))
+	require.GreaterOrEqual(t, i, 0, "%s not in the file", old)
+	copy(b[i:], new)
+}
+
+// withWeight stores v as the first value of a float32 or float16 tensor,
+// with a sha256 that matches.
+func withWeight(t *testing.T, data []byte, name string, v float32) []byte {
+	t.Helper()
+	f, err := parseFile(data)
+	require.NoError(t, err)
+	section := bytes.Clone(f.section)
+	e := tensorByName(f.header, name)
+	switch e.DType {
+	case "f32":
+		binary.LittleEndian.PutUint32(section[e.Offset:], math.Float32bits(v))
+	case "f16":
+		binary.LittleEndian.PutUint16(section[e.Offset:], float16.Fromfloat32(v).Bits())
+	}
+	header, err := json.Marshal(f.header)
 	require.NoError(t, err)
 	return frame(header, section)
 }
@@ -257,8 +375,9 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	const wte, q = "model.transformer.wte.weight", "model.transformer.blocks.0.q_proj.weight"
 	headerLen := int(binary.LittleEndian.Uint32(valid[12:]))
 	dataStart := int(alignUp(prefixLen + int64(headerLen)))
-	h, _, err := parseFile(valid)
+	f, err := parseFile(valid)
 	require.NoError(t, err)
+	h := f.header
 	gap := dataStart + int(h.Tensors[1].Offset+h.Tensors[1].Bytes) // zero padding after a norm vector
 	require.Less(t, gap, dataStart+int(h.Tensors[2].Offset))
 	edit := func(base []byte, f func(h *fileHeader)) func(t *testing.T) []byte {
@@ -281,7 +400,8 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"magic only", bytesOf([]byte(FileMagic)), []error{ErrTruncated}},
 		{"short text", bytesOf([]byte("GGUF")), []error{ErrMagic}},
 		{"other format", bytesOf([]byte("{\"__metadata__\": {}} and more text")), []error{ErrMagic}},
-		{"version 2", modify(func(b []byte) { b[8] = 2 }), []error{ErrVersion}},
+		{"version 3", modify(func(b []byte) { b[8] = 3 }), []error{ErrVersion}},
+		{"version 1", func(t *testing.T) []byte { return frameV1(t, valid) }, []error{ErrVersion}},
 		{"version 0", modify(func(b []byte) { b[8] = 0 }), []error{ErrVersion}},
 		{"huge header length", modify(func(b []byte) { binary.LittleEndian.PutUint32(b[12:], 1<<31) }), []error{ErrHeader}},
 		{"header past the end", modify(func(b []byte) { binary.LittleEndian.PutUint32(b[12:], uint32(len(b))) }), []error{ErrTruncated}},
@@ -294,9 +414,23 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"flipped last bit", modify(func(b []byte) { b[len(b)-1] ^= 0x80 }), []error{ErrChecksum}},
 		{"flipped padding bit", modify(func(b []byte) { b[gap] ^= 1 }), []error{ErrChecksum}},
 		{"header not JSON", modify(func(b []byte) { b[prefixLen] = '[' }), []error{ErrHeader}},
-		{"wrong checksum", edit(valid, func(h *fileHeader) { h.DataSHA256 = "00" }), []error{ErrChecksum}},
+		{"flipped checksum bit", modify(func(b []byte) { b[sumOffset+31] ^= 1 }), []error{ErrChecksum}},
+		{"flipped rope_theta digit", modify(func(b []byte) { replaceOnce(t, b, `"rope_theta":10000`, `"rope_theta":90000`) }), []error{ErrChecksum}},
+		{"flipped pad id", modify(func(b []byte) { replaceOnce(t, b, `"pad_token_id":10`, `"pad_token_id":11`) }), []error{ErrChecksum}},
+		{"flipped tensor name", modify(func(b []byte) { replaceOnce(t, b, `ln_f.weight`, `ln_g.weight`) }), []error{ErrChecksum}},
+		{"rope_theta out of range", edit(valid, func(h *fileHeader) { h.Config.RopeTheta = 1e12 }), []error{ErrHeader, ErrConfig}},
+		{"rms_norm_eps out of range", edit(valid, func(h *fileHeader) { h.Config.RMSNormEps = 2 }), []error{ErrHeader, ErrConfig}},
+		{"pad id past the vocabulary", edit(valid, func(h *fileHeader) { h.Config.PadTokenID = 12 }), []error{ErrHeader, ErrConfig}},
+		{"max_sequence_length 1e9", edit(valid, func(h *fileHeader) { h.Config.MaxSequenceLen = 1e9 }), []error{ErrHeader, ErrConfig}},
+		{"NaN weight", func(t *testing.T) []byte {
+			return withWeight(t, valid, "model.transformer.blocks.1.ff_norm.weight", float32(math.NaN()))
+		}, []error{ErrTensor, ErrNonFinite}},
+		{"infinite weight", func(t *testing.T) []byte { return withWeight(t, valid, wte, float32(math.Inf(-1))) }, []error{ErrTensor, ErrNonFinite}},
+		{"infinite int8 scale", func(t *testing.T) []byte { return withWeight(t, q8, q+scalesSuffix, float32(math.Inf(1))) }, []error{ErrTensor, ErrNonFinite}},
 		{"bad config", edit(valid, func(h *fileHeader) { h.Config.NHeads = 3 }), []error{ErrHeader, ErrConfig}},
-		{"absurd config", edit(valid, func(h *fileHeader) { h.Config.NLayers = 1 << 40 }), []error{ErrTensor}},
+		{"absurd config", edit(valid, func(h *fileHeader) { h.Config.NLayers = 1 << 40 }), []error{ErrTensor, ErrShape}},
+		{"n_layers 1e9", edit(valid, func(h *fileHeader) { h.Config.NLayers = 1e9 }), []error{ErrTensor, ErrShape}},
+		{"d_model 1e9", edit(valid, func(h *fileHeader) { h.Config.DModel, h.Config.NHeads, h.Config.NKVHeads = 1e9, 1e6, 1e6 }), []error{ErrTensor, ErrShape}},
 		{"config/tensor mismatch", edit(valid, func(h *fileHeader) { h.Config.MLPHiddenSize = 8 }), []error{ErrTensor}},
 		{"missing tensor", edit(valid, func(h *fileHeader) { h.Tensors = h.Tensors[1:] }), []error{ErrTensor}},
 		{"renamed tensor", edit(valid, func(h *fileHeader) { h.Tensors[0].Name = "model.transformer.wpe.weight" }), []error{ErrTensor}},
@@ -358,11 +492,18 @@ func TestEncodeRefusesInvalidModels(t *testing.T) {
 	q := patternModel(tinyConfig(), 7).Quantize(0)
 	q.Weights.Head.Scales[0] = 1.0001 // not a float16 value
 	require.ErrorContains(t, q.Encode(&bytes.Buffer{}), "float16")
+
+	nan := patternModel(tinyConfig(), 7)
+	nan.Weights.Layers[1].Up.F32[5] = float32(math.NaN())
+	err := nan.Encode(&bytes.Buffer{})
+	require.ErrorIs(t, err, ErrNonFinite)
+	require.ErrorContains(t, err, "model.transformer.blocks.1.up_proj.weight")
 }
 
 // fileSeeds are the committed fuzz seeds: small valid files in both dtypes
 // and a few near misses.
 func fileSeeds(t *testing.T) map[string][]byte {
+	t.Helper()
 	f32 := patternModel(tinyConfig(), 42)
 	valid := encode(t, f32)
 	truncated := valid[:len(valid)/2]
@@ -372,6 +513,7 @@ func fileSeeds(t *testing.T) map[string][]byte {
 		"valid-q8-group": encode(t, f32.Quantize(4)),
 		"truncated":      truncated,
 		"wrong-version":  append(append([]byte(FileMagic), 9, 0, 0, 0), valid[12:64]...),
+		"version-1":      frameV1(t, valid),
 		"overlap": rewriteHeader(t, valid, func(h *fileHeader) {
 			h.Tensors[2].Offset = h.Tensors[1].Offset
 		}),
@@ -402,12 +544,14 @@ func TestFileSeeds(t *testing.T) {
 	}
 }
 
-// FuzzLoad feeds arbitrary bytes to the loader: it must return a model that
-// validates and re-encodes, or an error, and never panic.
+// FuzzLoad feeds arbitrary bytes to the loader (also as the converter
+// reads them, version 1 included): it must return a model that validates
+// and re-encodes, or an error, and never panic.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(FileMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, load := range []func([]byte) (*Model, error){Load, LoadUnverified} {
+		legacy := func(data []byte) (*Model, error) { return load(data, true, true) } // as LoadFileForConversion
+		for _, load := range []func([]byte) (*Model, error){Load, LoadUnverified, legacy} {
 			m, err := load(data)
 			if err != nil {
 				require.Nil(t, m)

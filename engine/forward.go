@@ -73,16 +73,7 @@ func NewState(m *Model, capTokens int) *State {
 	s.logits = make([]float32, capTokens*c.EmbeddingSize)
 	s.cos = make([]float32, capTokens*half)
 	s.sin = make([]float32, capTokens*half)
-	// RoPE: inv_freq[i] = theta^(-2i/head_dim), angle = pos * inv_freq[i],
-	// computed in float64 and stored in float32.
-	for pos := range capTokens {
-		for i := range half {
-			invFreq := math.Pow(c.RopeTheta, -2*float64(i)/float64(c.HeadDim()))
-			angle := float64(pos) * invFreq
-			s.cos[pos*half+i] = float32(math.Cos(angle))
-			s.sin[pos*half+i] = float32(math.Sin(angle))
-		}
-	}
+	quant.RoPETables(s.cos, s.sin, c.HeadDim(), c.RopeTheta)
 	return s
 }
 

@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 
 	"unmask/quant"
 )
@@ -75,26 +79,106 @@ func (w *Weights) Tensors() []Tensor {
 }
 
 // ExpectedShapes gives the shape every tensor must have under c, by name.
+// It allocates in proportion to n_layers: check c against the tensors of a
+// file with CheckTensors first.
 func (c *Config) ExpectedShapes() map[string][]int {
-	w := Weights{Layers: make([]Layer, c.NLayers)}
 	shapes := map[string][]int{}
-	d, kv, h, v := c.DModel, c.KVDim(), c.MLPHiddenSize, c.EmbeddingSize
-	w.Embed = quant.Matrix{Rows: v, Cols: d}
-	w.Head = quant.Matrix{Rows: v, Cols: d}
-	w.NormF = make([]float32, d)
-	for i := range w.Layers {
-		w.Layers[i] = Layer{
-			AttnNorm: make([]float32, d), FFNorm: make([]float32, d),
-			Q: quant.Matrix{Rows: d, Cols: d}, K: quant.Matrix{Rows: kv, Cols: d},
-			V: quant.Matrix{Rows: kv, Cols: d}, AttnOut: quant.Matrix{Rows: d, Cols: d},
-			FFProj: quant.Matrix{Rows: h, Cols: d}, Up: quant.Matrix{Rows: h, Cols: d},
-			FFOut: quant.Matrix{Rows: d, Cols: h},
-		}
-	}
-	for _, t := range w.Tensors() {
-		shapes[t.Name] = t.Shape
+	for name, shape := range c.tensorShapes {
+		shapes[name] = shape
 	}
 	return shapes
+}
+
+// tensorShapes yields every tensor's name and shape under c, in the order
+// of Weights.Tensors, allocating nothing sized by c.
+func (c *Config) tensorShapes(yield func(string, []int) bool) {
+	const p = "model.transformer."
+	d, kv, h, v := c.DModel, c.KVDim(), c.MLPHiddenSize, c.EmbeddingSize
+	if !yield(p+"wte.weight", []int{v, d}) {
+		return
+	}
+	for i := range c.NLayers {
+		b := fmt.Sprintf("%sblocks.%d.", p, i)
+		for _, t := range []struct {
+			name  string
+			shape []int
+		}{
+			{"attn_norm.weight", []int{d}}, {"q_proj.weight", []int{d, d}},
+			{"k_proj.weight", []int{kv, d}}, {"v_proj.weight", []int{kv, d}},
+			{"attn_out.weight", []int{d, d}}, {"ff_norm.weight", []int{d}},
+			{"ff_proj.weight", []int{h, d}}, {"up_proj.weight", []int{h, d}},
+			{"ff_out.weight", []int{d, h}},
+		} {
+			if !yield(b+t.name, t.shape) {
+				return
+			}
+		}
+	}
+	if yield(p+"ln_f.weight", []int{d}) {
+		yield(p+"ff_out.weight", []int{v, d})
+	}
+}
+
+// Tensors per layer and outside the layers (embedding, final norm, head).
+const tensorsPerLayer, tensorsOutsideLayers = 9, 3
+
+// ErrShape reports tensors that do not match the configuration.
+var ErrShape = errors.New("tensors do not match the config")
+
+// CheckTensors checks c against the tensors a file holds (name to shape)
+// before anything is sized from c: the file must hold exactly the tensors
+// c implies, each of the shape c implies. The work is bounded by the number
+// of tensors present, however large the numbers in c.
+func (c *Config) CheckTensors(present map[string][]int) error {
+	// A few layers short is reported below as the first missing tensor;
+	// far more layers than there are tensors is refused before any work.
+	if c.NLayers <= 0 || c.NLayers > len(present)/tensorsPerLayer+1 {
+		return fmt.Errorf("%w: n_layers %d needs %.0f tensors, there are %d", ErrShape,
+			c.NLayers, float64(tensorsPerLayer)*float64(c.NLayers)+tensorsOutsideLayers, len(present))
+	}
+	expected := make(map[string]bool, len(present))
+	for name, want := range c.tensorShapes {
+		got, ok := present[name]
+		if !ok {
+			return fmt.Errorf("%w: missing tensor %s", ErrShape, name)
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%w: tensor %s has shape %v, the config implies %v", ErrShape, name, got, want)
+		}
+		expected[name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(present)) {
+		if !expected[name] {
+			return fmt.Errorf("%w: unexpected tensor %s (%d more than the model uses)", ErrShape, name, len(present)-len(expected))
+		}
+	}
+	return nil
+}
+
+// ErrNonFinite reports a NaN or infinite weight.
+var ErrNonFinite = errors.New("weight is NaN or infinite")
+
+// CheckFinite refuses NaN and infinite weights (float32 values and int8
+// scales), naming the first tensor that holds one.
+func (m *Model) CheckFinite() error {
+	for _, t := range m.Weights.Tensors() {
+		var v []float32
+		what := "value"
+		switch {
+		case t.Vector != nil:
+			v = *t.Vector
+		case t.Matrix.DType == quant.Q8:
+			v, what = t.Matrix.Scales, "scale"
+		default:
+			v = t.Matrix.F32
+		}
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("%w: tensor %s has %s %v at index %d", ErrNonFinite, t.Name, what, x, i)
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks every tensor against the configuration.

@@ -90,7 +90,7 @@ type Options struct {
 	// filled; Steps and the linear schedule are then not used.
 	Threshold float64
 	// Cache reuses keys and values within a block (Fast-dLLM); "" is none.
-	Cache       Cache  `json:"cache,omitempty"`
+	Cache       Cache
 	SuppressEOS bool   // set the EOS logit to -inf (the reference's logits_eos_inf)
 	Seed        uint64 // seeds the Gumbel noise and random remasking
 	TopK        int    // candidates per masked position in the trace (0: 5)
@@ -99,11 +99,14 @@ type Options struct {
 // DefaultOptions are the settings of the LLaDA README's example, scaled to
 // a small canvas.
 func DefaultOptions() Options {
-	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5}
+	return Options{Steps: 64, GenLength: 64, BlockLength: 32, Remasking: LowConfidence, TopK: 5, Cache: NoCache}
 }
 
 // Validate checks the options as the reference does: gen_length must be a
-// multiple of block_length and steps a multiple of the number of blocks.
+// multiple of block_length and steps (unless a threshold replaces them) a
+// multiple of the number of blocks. Steps may not exceed the masked
+// positions (the reference documents steps <= gen_length); Generate checks
+// that against the prompt's masks.
 // GenLength 0 is allowed only for infilling, when the prompt itself holds
 // masks; Generate checks that.
 func (o *Options) Validate() error {
@@ -112,8 +115,12 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: gen_length %d, want >= 0", ErrOptions, o.GenLength)
 	case o.GenLength > 0 && (o.BlockLength <= 0 || o.GenLength%o.BlockLength != 0):
 		return fmt.Errorf("%w: gen_length %d is not a multiple of block_length %d", ErrOptions, o.GenLength, o.BlockLength)
-	case o.Steps <= 0 || o.Steps%o.Blocks() != 0:
+	case o.Threshold == 0 && (o.Steps <= 0 || o.Steps%o.Blocks() != 0): // a threshold does not use Steps
 		return fmt.Errorf("%w: steps %d is not a positive multiple of the %d blocks", ErrOptions, o.Steps, o.Blocks())
+	case o.Steps > MaxSequenceLimit:
+		// Generate bounds steps by the canvas's masks; this bound holds for
+		// any canvas, before one is known.
+		return fmt.Errorf("%w: steps %d exceeds the limit of %d", ErrOptions, o.Steps, MaxSequenceLimit)
 	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
 		return fmt.Errorf("%w: temperature %v, want a finite value >= 0", ErrOptions, o.Temperature)
 	case o.CFGScale < 0 || math.IsNaN(o.CFGScale) || math.IsInf(o.CFGScale, 0):

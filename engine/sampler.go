@@ -64,6 +64,9 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 	if opts.GenLength == 0 && promptMasks == 0 {
 		return nil, fmt.Errorf("%w: gen_length 0 needs masks in the prompt to infill", ErrOptions)
 	}
+	if masked := opts.GenLength + promptMasks; opts.Threshold == 0 && opts.Steps > masked { // a threshold does not use Steps
+		return nil, fmt.Errorf("%w: %d steps for %d masked positions (at most one step per masked position)", ErrOptions, opts.Steps, masked)
+	}
 	T := len(prompt) + opts.GenLength
 	if T > s.Cap {
 		return nil, fmt.Errorf("%w: prompt %d + gen_length %d = %d tokens, limit %d", ErrTooLong, len(prompt), opts.GenLength, T, s.Cap)
@@ -102,18 +105,20 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		if b == 0 && opts.GenLength > 0 {
 			n += promptMasks
 		}
-		schedule := transferSchedule(n, stepsPerBlock)
+		var schedule []int // with a threshold, none
+		if opts.Threshold == 0 {
+			schedule = TransferSchedule(n, stepsPerBlock)
+		}
 		sp.cached = false // the block's first pass fills the caches
 		for i := 0; ; i++ {
-			k := 0 // with a threshold: the most confident, then the threshold
-			if opts.Threshold > 0 {
-				if countMasks(x[:end], mask) == 0 {
-					break // Fast-dLLM: the block runs until it is filled
-				}
-			} else {
-				if i == stepsPerBlock {
-					break
-				}
+			if opts.Threshold > 0 && countMasks(x[:end], mask) == 0 {
+				break // Fast-dLLM: with a threshold the block runs until it is filled
+			}
+			if opts.Threshold == 0 && i == stepsPerBlock {
+				break
+			}
+			k := 0 // with a threshold: the most confident, then all that reach it
+			if opts.Threshold == 0 {
 				k = schedule[i]
 			}
 			if err := ctx.Err(); err != nil {
@@ -133,19 +138,6 @@ func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Ob
 		}
 	}
 	return x, nil
-}
-
-// transferSchedule is the reference get_num_transfer_tokens: n tokens over
-// steps steps, n/steps each and the first n%steps steps one more.
-func transferSchedule(n, steps int) []int {
-	k := make([]int, steps)
-	for i := range k {
-		k[i] = n / steps
-		if i < n%steps {
-			k[i]++
-		}
-	}
-	return k
 }
 
 func countMasks(ids []int, mask int) int {

@@ -35,7 +35,7 @@ func TestTransferSchedule(t *testing.T) {
 		{0, 2, []int{0, 0}},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, transferSchedule(tt.n, tt.steps), "%d over %d", tt.n, tt.steps)
+		assert.Equal(t, tt.want, TransferSchedule(tt.n, tt.steps), "%d over %d", tt.n, tt.steps)
 	}
 }
 
@@ -53,6 +53,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero block", func(o *Options) { o.BlockLength = 0 }, false},
 		{"steps not a multiple of blocks", func(o *Options) { o.Steps = 7 }, false},
 		{"zero steps", func(o *Options) { o.Steps = 0 }, false},
+		{"steps unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 0, 0.9 }, true},
+		{"steps not a multiple, unused with a threshold", func(o *Options) { o.Steps, o.Threshold = 7, 0.9 }, true},
 		{"negative temperature", func(o *Options) { o.Temperature = -0.1 }, false},
 		{"negative cfg", func(o *Options) { o.CFGScale = -1 }, false},
 		{"threshold above 1", func(o *Options) { o.Threshold = 1.5 }, false},
@@ -61,6 +63,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"dual cache", func(o *Options) { o.Cache = DualCache }, true},
 		{"no cache named", func(o *Options) { o.Cache = NoCache }, true},
 		{"unknown cache", func(o *Options) { o.Cache = "full" }, false},
+		{"steps 2^62", func(o *Options) { o.Steps = 1 << 62 }, false},
+		{"steps 1e9", func(o *Options) { o.Steps = 1e9 }, false},
 	}
 	for _, tt := range tests {
 		o := base
@@ -162,6 +166,7 @@ func TestGenerateThreshold(t *testing.T) {
 		assert.Len(t, s.Committed, 1)
 	}
 
+	o.Steps = 0        // Steps is not even needed
 	o.Threshold = 1e-9 // everything reaches it: one step per block
 	out, steps := run(t, st, []int{1, 2}, o)
 	assert.Len(t, steps, 2)
@@ -201,19 +206,39 @@ func TestGenerateInfill(t *testing.T) {
 	assert.NotContains(t, out, mask)
 }
 
-func TestGenerateSuppressEOS(t *testing.T) {
+// eosEverywhere makes EOS the most likely token at every position: the
+// residual stream's first coordinate is a large constant (every token's
+// embedding starts with 100), so after the final norm it dominates, and
+// EOS's head row reads it with weight 100.
+func eosEverywhere(t *testing.T) *State {
+	t.Helper()
 	st := samplerState(t)
-	// Make EOS the most likely token everywhere by boosting its head row.
-	head := &st.Model.Weights.Head
-	eos := st.Model.Config.EOSTokenID
-	d := head.Cols
-	for i := range d {
-		head.F32[eos*d+i] = 0
+	w, c := &st.Model.Weights, &st.Model.Config
+	d := c.DModel
+	for id := range c.EmbeddingSize {
+		w.Embed.F32[id*d] = 100
 	}
-	st.Model.Weights.Head.F32[eos*d] = 1e-9
-	o := Options{Steps: 8, GenLength: 8, BlockLength: 8, Remasking: LowConfidence, SuppressEOS: true}
-	out, _ := run(t, st, []int{1}, o)
-	assert.NotContains(t, out, eos)
+	w.Head.F32[c.EOSTokenID*d] = 100
+	return st
+}
+
+func TestGenerateSuppressEOS(t *testing.T) {
+	o := Options{Steps: 8, GenLength: 8, BlockLength: 8, Remasking: LowConfidence}
+	eos := samplerConfig().EOSTokenID
+	out, _ := run(t, eosEverywhere(t), []int{1}, o)
+	require.Equal(t, []int{eos, eos, eos, eos, eos, eos, eos, eos}, out[1:], "EOS is the most likely token")
+	for _, temp := range []float64{0, 1} {
+		o.SuppressEOS, o.Temperature = true, temp
+		out, steps := run(t, eosEverywhere(t), []int{1}, o)
+		assert.NotContains(t, out, eos, "temperature %v", temp)
+		for _, s := range steps {
+			for pos, cands := range s.Candidates {
+				for _, cd := range cands {
+					assert.NotEqual(t, eos, cd.Token, "step %d position %d offers EOS", s.Index, pos)
+				}
+			}
+		}
+	}
 }
 
 func TestGenerateStops(t *testing.T) {
@@ -236,6 +261,13 @@ func TestGenerateErrors(t *testing.T) {
 	assert.ErrorIs(t, err, ErrToken)
 	_, err = st.Generate(context.Background(), []int{1}, Options{Steps: 4, Remasking: LowConfidence}, nil)
 	assert.ErrorIs(t, err, ErrOptions, "nothing to infill")
+	_, err = st.Generate(context.Background(), []int{1}, Options{Steps: 16, GenLength: 8, BlockLength: 8, Remasking: LowConfidence}, nil)
+	assert.ErrorIs(t, err, ErrOptions, "more steps than masks")
+	assert.ErrorContains(t, err, "16 steps for 8 masked positions")
+	_, err = st.Generate(context.Background(), []int{1, 49, 2}, Options{Steps: 2, Remasking: LowConfidence}, nil)
+	assert.ErrorIs(t, err, ErrOptions, "more steps than the prompt's masks")
+	_, err = st.Generate(context.Background(), []int{1, 49, 2}, Options{Steps: 9, GenLength: 8, BlockLength: 8, Remasking: LowConfidence}, nil)
+	assert.NoError(t, err, "as many steps as masks, the prompt's included")
 	_, err = st.Forward(nil)
 	assert.Error(t, err)
 	_, err = st.Forward([]int{-1})

@@ -5,21 +5,11 @@ import (
 	"strings"
 )
 
-// kernelSet is one implementation of every kernel. The generic set is
-// always compiled; platform files offer faster ones (platformKernels).
-type kernelSet struct {
-	name                string
-	matMulF32           func(y, x, w []float32, T, rows, cols, r0, r1 int)
-	matMulQ8            func(y []float32, xq []int8, xs []float32, wq []int8, ws []float32, T, rows, cols, group, r0, r1 int)
-	quantizeActivations func(q []int8, scales []float32, x []float32, group int)
-	dotF32              func(a, b []float32) float32
-	axpyF32             func(a float32, x, y []float32)
-	attention           func(out []float32, ldo int, q []float32, ldq int, k, v []float32, ldkv int, scores []float32, nq, T, hd int, scale float32)
-	rmsNorm             func(out, x, w []float32, eps float64)
-	siluMul             func(gate, up []float32)
-	rope                func(buf, cos, sin []float32, T, heads, hd int)
-	logitStats          func(groupMax, row []float32, want int) LogitStats
-}
+//go:generate go run ./internal/kernelgen/gen
+
+// The kernels are declared once, in quant/internal/kernelgen; the kernelSet
+// struct (kernelset_gen.go), the WebAssembly imports, the forwarding module
+// and the loader's slots are generated from that list.
 
 var genericKernels = kernelSet{
 	name:                "go",
@@ -38,16 +28,21 @@ var genericKernels = kernelSet{
 // active is the set the exported kernels call.
 var active = genericKernels
 
+// hostKernels are kernel sets that tests register natively
+// (RegisterWasmHost); they are offered after the platform's.
+var hostKernels []kernelSet
+
 // KernelPath names the active kernel implementation: "go" (the plain Go
 // references), "simd" (WebAssembly SIMD128), "relaxed-simd" or "avx2"
 // (amd64 built with GOEXPERIMENT=simd, on a processor with AVX2).
 func KernelPath() string { return active.name }
 
 // AvailableKernels lists the kernel paths this program can use, "go"
-// (always there) first and the fastest last.
+// (always there) first and the platform's fastest last, then any that a
+// test registered (RegisterWasmHost).
 func AvailableKernels() []string {
 	names := []string{genericKernels.name}
-	for _, k := range platformKernels() {
+	for _, k := range append(platformKernels(), hostKernels...) {
 		names = append(names, k.name)
 	}
 	return names
@@ -66,7 +61,7 @@ func UseKernels(path string) (string, error) {
 		active = sets[len(sets)-1]
 		return active.name, nil
 	}
-	for _, k := range sets {
+	for _, k := range append(sets, hostKernels...) {
 		if k.name == path {
 			active = k
 			return active.name, nil

@@ -6,6 +6,8 @@ import (
 	"math"
 	"simd/archsimd"
 	"unsafe"
+
+	"unmask/internal/cephes"
 )
 
 // The AVX2 kernels (simd/archsimd, GOEXPERIMENT=simd), for processors
@@ -199,7 +201,7 @@ const (
 // expConst8 holds exp8's constants, each in 8 lanes; the last row is the
 // integer 0x4b3fff81 (the exponent bias minus expMagic's bits).
 var expConst8 = func() (c [14][8]float32) {
-	for j, v := range []float32{88, -88, expMagic, expLog2e, expLn2Hi, expLn2Lo, expP0, expP1, expP2, expP3, expP4, expP5, 1,
+	for j, v := range []float32{88, -88, expMagic, cephes.Log2e, cephes.Ln2Hi, cephes.Ln2Lo, cephes.ExpP0, cephes.ExpP1, cephes.ExpP2, cephes.ExpP3, cephes.ExpP4, cephes.ExpP5, 1,
 		math.Float32frombits(0x4b3fff81)} {
 		for i := range c[j] {
 			c[j][i] = v

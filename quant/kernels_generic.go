@@ -1,6 +1,10 @@
 package quant
 
-import "math"
+import (
+	"math"
+
+	"unmask/internal/cephes"
+)
 
 // The reference kernels. Each is the definition of its fast twin; the fast
 // twins are tested against these on tables of shapes and by fuzzing.
@@ -163,20 +167,8 @@ func sum4(x []float32) float32 {
 	return sum
 }
 
-// Constants of expf (Cephes expf). ln2Hi + ln2Lo is ln 2, ln2Hi with few
-// enough bits that n*ln2Hi is exact.
-const (
-	expLog2e = 1.44269504088896341
-	expMagic = 12582912 // 1.5·2^23: adding it rounds to a whole number
-	expLn2Hi = 0.693359375
-	expLn2Lo = -2.12194440e-4
-	expP0    = 1.9875691500e-4
-	expP1    = 1.3981999507e-3
-	expP2    = 8.3334519073e-3
-	expP3    = 4.1665795894e-2
-	expP4    = 1.6666665459e-1
-	expP5    = 5.0000001201e-1
-)
+// expMagic is 1.5·2^23: adding it to a float32 rounds it to a whole number.
+const expMagic = 12582912
 
 // expf is e^x in float32 arithmetic, the exponential of every kernel
 // (about 2 ulp): x is clamped to [-88, 88], split as x = n·ln2 + r with
@@ -194,16 +186,16 @@ func expf(x float32) float32 {
 	if x < -88 {
 		x = -88
 	}
-	t := float32(x*expLog2e) + expMagic
+	t := float32(x*cephes.Log2e) + expMagic
 	n := t - expMagic
-	r := x - float32(n*expLn2Hi)
-	r -= float32(n * expLn2Lo)
+	r := x - float32(n*cephes.Ln2Hi)
+	r -= float32(n * cephes.Ln2Lo)
 	z := float32(r * r)
-	y := float32(r*expP0) + expP1
-	y = float32(y*r) + expP2
-	y = float32(y*r) + expP3
-	y = float32(y*r) + expP4
-	y = float32(y*r) + expP5
+	y := float32(r*cephes.ExpP0) + cephes.ExpP1
+	y = float32(y*r) + cephes.ExpP2
+	y = float32(y*r) + cephes.ExpP3
+	y = float32(y*r) + cephes.ExpP4
+	y = float32(y*r) + cephes.ExpP5
 	y = float32(float32(y*z)+r) + 1
 	return y * math.Float32frombits((math.Float32bits(t)-0x4b3fff81)<<23)
 }

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Every fast kernel set (fastKernelSets: the WebAssembly kernels, run
@@ -126,7 +130,7 @@ func requireSameFloats(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range want {
 		if !sameBits(got[i], want[i]) {
-			t.Fatalf("%s[%d] = %v (%#08x), want %v (%#08x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			require.Failf(t, "different bits", "%s[%d] = %v (%#08x), want %v (%#08x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}
 	}
 }
@@ -180,7 +184,7 @@ func checkMatMulF32(t *testing.T, k kernelSet, s f32Shape, x, w []float32) {
 				mag += math.Abs(float64(x[tok*s.cols+c]) * float64(w[o*s.cols+c]))
 			}
 			if d := math.Abs(float64(got[i]) - float64(want[i])); d > sumBound(s.cols, mag) {
-				t.Fatalf("y[%d] = %v, want %v (bound %g)", i, got[i], want[i], sumBound(s.cols, mag))
+				require.Failf(t, "outside the rounding bound", "y[%d] = %v, want %v (bound %g)", i, got[i], want[i], sumBound(s.cols, mag))
 			}
 		}
 	}
@@ -210,7 +214,7 @@ func checkQuantize(t *testing.T, k kernelSet, x []float32, group int) {
 	requireSameFloats(t, "scales", gotS, wantS)
 	for i := range wantQ {
 		if gotQ[i] != wantQ[i] {
-			t.Fatalf("q[%d] = %d, want %d (x = %v, scale %v)", i, gotQ[i], wantQ[i], x[i], wantS[min(i/group, groups-1)])
+			require.Failf(t, "different int8", "q[%d] = %d, want %d (x = %v, scale %v)", i, gotQ[i], wantQ[i], x[i], wantS[min(i/group, groups-1)])
 		}
 	}
 }
@@ -254,9 +258,7 @@ func TestDotAxpyKernels(t *testing.T) {
 					mag += math.Abs(float64(a[i]) * float64(b[i]))
 				}
 				got, want := k.dotF32(a, b), dotF32Generic(a, b)
-				if d := math.Abs(float64(got - want)); d > sumBound(n, mag) {
-					t.Fatalf("dot = %v, want %v", got, want)
-				}
+				require.LessOrEqual(t, math.Abs(float64(got-want)), sumBound(n, mag), "dot = %v, want %v", got, want)
 				// axpy does the same operations per element: exact.
 				y1, y2 := append([]float32(nil), b...), append([]float32(nil), b...)
 				k.axpyF32(0.37, a, y1)
@@ -471,21 +473,18 @@ func TestUseKernels(t *testing.T) {
 	defer UseKernels("go")
 	for _, name := range AvailableKernels() {
 		got, err := UseKernels(name)
-		if err != nil || got != name || KernelPath() != name {
-			t.Fatalf("UseKernels(%q) = %q, %v; KernelPath %q", name, got, err, KernelPath())
-		}
+		require.NoError(t, err)
+		require.Equal(t, name, got)
+		require.Equal(t, name, KernelPath())
 		y := make([]float32, 1)
 		MatMulQ8(y, []int8{3, -4}, []float32{0.5}, []int8{5, 6}, []float32{2}, 1, 1, 2, 2, 0, 1)
-		if y[0] != -9 {
-			t.Fatalf("%s: MatMulQ8 = %v, want -9", name, y[0])
-		}
+		require.Equal(t, float32(-9), y[0], "%s: MatMulQ8", name)
 	}
-	if _, err := UseKernels("no-such-path"); err == nil {
-		t.Fatal("UseKernels accepted an unknown path")
-	}
-	if path, err := UseKernels("auto"); err != nil || path != AvailableKernels()[len(AvailableKernels())-1] {
-		t.Fatalf("UseKernels(auto) = %q, %v; available %v", path, err, AvailableKernels())
-	}
+	_, err := UseKernels("no-such-path")
+	require.Error(t, err, "an unknown path")
+	path, err := UseKernels("auto")
+	require.NoError(t, err)
+	require.Equal(t, AvailableKernels()[len(AvailableKernels())-1], path)
 }
 
 func TestKernelBoundsPanic(t *testing.T) {
@@ -513,12 +512,7 @@ func TestKernelBoundsPanic(t *testing.T) {
 	}
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Fatal("no panic")
-				}
-			}()
-			f()
+			require.Panics(t, f)
 		})
 	}
 	// Exactly long enough passes.
@@ -572,20 +566,16 @@ func TestExpf(t *testing.T) {
 	for x := float32(-87); x <= 88; x += 0.0137 {
 		want := math.Exp(float64(x))
 		if d := math.Abs(float64(expf(x)) - want); d > 2*ulp(want) {
-			t.Fatalf("expf(%v) = %v, want %v (%.2f ulp)", x, expf(x), want, d/ulp(want))
+			require.Failf(t, "expf off by more than 2 ulp", "expf(%v) = %v, want %v (%.2f ulp)", x, expf(x), want, d/ulp(want))
 		}
 	}
 	for _, c := range []struct{ x, want float32 }{{0, 1}, {-1000, 0}, {float32(math.Inf(-1)), 0}} {
-		if got := expf(c.x); got != c.want {
-			t.Errorf("expf(%v) = %v, want %v", c.x, got, c.want)
-		}
+		assert.Equal(t, c.want, expf(c.x), "expf(%v)", c.x)
 	}
-	if got := expf(1000); math.IsInf(float64(got), 0) || got < 1e38 {
-		t.Errorf("expf(1000) = %v, want the largest finite value near e^88", got)
-	}
-	if got := expf(float32(math.NaN())); got == got {
-		t.Errorf("expf(NaN) = %v", got)
-	}
+	big := expf(1000)
+	assert.False(t, math.IsInf(float64(big), 0), "expf(1000) = %v, want the largest finite value near e^88", big)
+	assert.GreaterOrEqual(t, big, float32(1e38), "expf(1000)")
+	assert.True(t, math.IsNaN(float64(expf(float32(math.NaN())))), "expf(NaN) is NaN")
 }
 
 // sum4 adds in the lane order it documents.
@@ -593,7 +583,19 @@ func TestSum4(t *testing.T) {
 	x := []float32{1e8, 1, -1e8, 1, 3, 0.5, 0.25, 0, 7}
 	// lanes: 1e8+3, 1+0.5, -1e8+0.25, 1+0; (l0+l2) + (l1+l3) + 7
 	l0, l1, l2, l3 := float32(1e8)+3, float32(1)+0.5, float32(-1e8)+0.25, float32(1)
-	if got, want := sum4(x), ((l0+l2)+(l1+l3))+7; got != want {
-		t.Fatalf("sum4 = %v, want %v", got, want)
+	require.Equal(t, ((l0+l2)+(l1+l3))+7, sum4(x))
+}
+
+// Every kernel set implements every kernel of the generated kernelSet, so a
+// kernel added to the list (quant/internal/kernelgen) without an
+// implementation fails here rather than as a nil call.
+func TestKernelSetsComplete(t *testing.T) {
+	for _, k := range append([]kernelSet{genericKernels}, fastKernelSets(t)...) {
+		v := reflect.ValueOf(k)
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.Func {
+				assert.False(t, f.IsNil(), "%s has no %s", k.name, v.Type().Field(i).Name)
+			}
+		}
 	}
 }

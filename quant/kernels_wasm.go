@@ -4,9 +4,9 @@ package quant
 
 import "unsafe"
 
-// The WebAssembly SIMD kernels (web/kernels/kernels.wat) are imported from
+// The WebAssembly SIMD kernels (quant/wasm/kernels.wat, assembled into web/kernels/kernels.wasm) are imported from
 // the module "kernels", which the loader web/kernels/kernels.js provides:
-// a forwarding module (web/kernels/glue.wat) whose functions call through
+// a forwarding module (quant/wasm/glue.wat) whose functions call through
 // a table that the loader fills with the kernel module's functions once
 // that module is instantiated with this program's memory. Pointers are
 // addresses in that memory; every call is preceded by a bounds check here.
@@ -24,47 +24,8 @@ import "unsafe"
 // microsecond or more: the engine should call Attention per head, not
 // DotF32 per key.
 
-//go:wasmimport kernels kernel_level
-func kernelLevel() uint32
-
-//go:wasmimport kernels kernel_fastest
-func kernelFastest() uint32
-
-//go:wasmimport kernels matmul_q8
-func wasmMatMulQ8(y, xq, xs, wq, ws unsafe.Pointer, T, rows, cols, group, r0, r1 uint32)
-
-//go:wasmimport kernels relaxed_matmul_q8
-func wasmRelaxedMatMulQ8(y, xq, xs, wq, ws unsafe.Pointer, T, rows, cols, group, r0, r1 uint32)
-
-//go:wasmimport kernels matmul_f32
-func wasmMatMulF32(y, x, w unsafe.Pointer, T, rows, cols, r0, r1 uint32)
-
-//go:wasmimport kernels quantize
-func wasmQuantize(q, scales, x unsafe.Pointer, n, group uint32)
-
-//go:wasmimport kernels dot_f32
-func wasmDotF32(a, b unsafe.Pointer, n uint32) float32
-
-//go:wasmimport kernels axpy_f32
-func wasmAxpyF32(a float32, x, y unsafe.Pointer, n uint32)
-
-//go:wasmimport kernels attention
-func wasmAttention(out unsafe.Pointer, ldo uint32, q unsafe.Pointer, ldq uint32, k, v unsafe.Pointer, ldkv uint32, scores unsafe.Pointer, nq, T, hd uint32, scale float32)
-
-//go:wasmimport kernels rmsnorm
-func wasmRMSNorm(out, x, w unsafe.Pointer, d, rows uint32, eps float64)
-
-//go:wasmimport kernels silu_mul
-func wasmSiLUMul(gate, up unsafe.Pointer, n uint32)
-
-//go:wasmimport kernels rope
-func wasmRoPE(buf, cos, sin unsafe.Pointer, T, heads, hd uint32)
-
-// The kernel keeps no pointer: out may stay on the caller's stack.
-//
-//go:noescape
-//go:wasmimport kernels logit_stats
-func wasmLogitStats(out, groupMax, row unsafe.Pointer, n, want uint32)
+// The //go:wasmimport declarations are generated from the kernel list
+// (kernels_wasm_imports_gen.go).
 
 // Kernel levels the loader reports through the glue module.
 const (
@@ -76,7 +37,7 @@ const (
 // platformKernels offers the kernel sets the loader installed, the one
 // the loader timed fastest last. Relaxed SIMD replaces only the int8
 // product: for float32 work, V8 11 made f32x4.relaxed_madd slower than
-// f32x4.mul + f32x4.add (see web/kernels/kernels_relaxed.wat).
+// f32x4.mul + f32x4.add (see quant/wasm/kernels_relaxed.wat).
 func platformKernels() []kernelSet {
 	level := kernelLevel()
 	if level == levelNone {

@@ -6,6 +6,9 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // ScanLogits must give the reference's bits on every kernel path (the
@@ -38,7 +41,7 @@ func checkLogitStats(t *testing.T, k kernelSet, row []float32) {
 			what := fmt.Sprintf("%s, %d logits, want %d, groups %v", k.name, len(row), want, groups)
 			requireSameFloats(t, what+": row changed", in, row)
 			if got.Best != exp.Best || got.Second != exp.Second || !sameFloat64(got.Sum, exp.Sum) || !sameFloat64(got.SumED, exp.SumED) {
-				t.Fatalf("%s: got %+v, want %+v", what, got, exp)
+				require.Failf(t, "different logit stats", "%s: got %+v, want %+v", what, got, exp)
 			}
 			if groups {
 				requireSameFloats(t, what+": groupMax", gGot, gWant)
@@ -133,12 +136,12 @@ func TestLogitStatsMeaning(t *testing.T) {
 		row := randFloats(newRand(uint64(n)+100), n, 4)
 		st := logitStatsGeneric(nil, row, LogitSecond|LogitEntropy)
 		order := sortedIndices(row)
-		if st.Best != order[0] {
-			t.Fatalf("%d: Best %d, want %d", n, st.Best, order[0])
+		require.Equal(t, order[0], st.Best, "%d logits: Best", n)
+		wantSecond := -1
+		if n > 1 {
+			wantSecond = order[1]
 		}
-		if n > 1 && st.Second != order[1] || n == 1 && st.Second != -1 {
-			t.Fatalf("%d: Second %d, want %v", n, st.Second, order)
-		}
+		require.Equal(t, wantSecond, st.Second, "%d logits: Second of %v", n, order)
 		m := float64(row[st.Best])
 		var sum, plogp float64
 		for _, v := range row {
@@ -148,12 +151,8 @@ func TestLogitStatsMeaning(t *testing.T) {
 			p := math.Exp(float64(v)-m) / sum
 			plogp += p * math.Log(p)
 		}
-		if d := math.Abs(st.Sum-sum) / sum; d > 1e-6 {
-			t.Errorf("%d: Sum %v, float64 softmax %v (relative %g)", n, st.Sum, sum, d)
-		}
-		if got := st.SumED/st.Sum - math.Log(st.Sum); math.Abs(got-plogp) > 1e-5 {
-			t.Errorf("%d: Σ p log p %v, float64 softmax %v", n, got, plogp)
-		}
+		assert.InEpsilon(t, sum, st.Sum, 1e-6, "%d logits: Sum against a float64 softmax", n)
+		assert.InDelta(t, plogp, st.SumED/st.Sum-math.Log(st.Sum), 1e-5, "%d logits: Σ p log p against a float64 softmax", n)
 	}
 }
 
@@ -175,8 +174,8 @@ func checkTopLogits(t *testing.T, top []int, row, groupMax []float32) {
 	order := sortedIndices(row)
 	want := order[:min(len(top), len(order))]
 	got := top[:TopLogits(top, row, groupMax)]
-	if !slices.Equal(got, want) {
-		t.Fatalf("TopLogits(k=%d) of %d logits = %v, want %v", len(top), len(row), got, want)
+	if !slices.Equal(got, want) { // nil and empty alike
+		require.Failf(t, "different top tokens", "TopLogits(k=%d) of %d logits = %v, want %v", len(top), len(row), got, want)
 	}
 }
 
@@ -202,10 +201,5 @@ func TestTopLogits(t *testing.T) {
 }
 
 func TestLogitStatsBoundsPanic(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for short group maxima")
-		}
-	}()
-	boundsLogitStats(make([]float32, 7), make([]float32, 65))
+	require.Panics(t, func() { boundsLogitStats(make([]float32, 7), make([]float32, 65)) }, "short group maxima")
 }

@@ -240,7 +240,10 @@ func browser(t *testing.T) (context.Context, *console) {
 	return ctx, c
 }
 
-func TestSite(t *testing.T) {
+// openSite serves the built site and starts Chromium, or skips the test
+// unless UNMASK_E2E is set.
+func openSite(t *testing.T) (*site, context.Context, *console) {
+	t.Helper()
 	if os.Getenv("UNMASK_E2E") == "" {
 		t.Skip("end-to-end test: run with UNMASK_E2E=1 after make static (make e2e does both)")
 	}
@@ -250,6 +253,11 @@ func TestSite(t *testing.T) {
 	}
 	s := serve(t, dist)
 	ctx, cons := browser(t)
+	return s, ctx, cons
+}
+
+func TestSite(t *testing.T) {
+	s, ctx, cons := openSite(t)
 
 	// Load: the model downloads and Generate becomes enabled.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url)))

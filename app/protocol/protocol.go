@@ -25,6 +25,13 @@ const (
 	Tokens   = "tokens"   // the ids of a Tokenize request
 )
 
+// Error codes: what kind of failure an Error response reports, where the
+// page offers a way out.
+const (
+	ErrModelDamaged     = "model_damaged"     // the model file fails its checksum, is truncated or does not parse
+	ErrModelUnreachable = "model_unreachable" // the model file could not be downloaded
+)
+
 // Request is a message from the page to the worker. ID ties responses to
 // the request that caused them.
 type Request struct {
@@ -45,11 +52,49 @@ type LoadRequest struct {
 // GenerateRequest asks for one generation. The prompt is text (encoded
 // with the model's tokenizer; "___" marks blanks to infill) or ids.
 type GenerateRequest struct {
-	Prompt  string         `json:"prompt,omitempty"`
-	IDs     []int          `json:"ids,omitempty"`
-	Chat    bool           `json:"chat,omitempty"`  // wrap the prompt in the model's chat template
-	Blank   int            `json:"blank,omitempty"` // masks per "___" blank (0: 4)
-	Options engine.Options `json:"options"`
+	Prompt  string  `json:"prompt,omitempty"`
+	IDs     []int   `json:"ids,omitempty"`
+	Chat    bool    `json:"chat,omitempty"`  // wrap the prompt in the model's chat template
+	Blank   int     `json:"blank,omitempty"` // masks per "___" blank (0: 4)
+	Options Options `json:"options"`
+}
+
+// Options are the sampler's options (engine.Options) under the wire's own
+// snake_case names, the names of the LLaDA reference's generate(): renaming
+// a Go field never changes the messages.
+type Options struct {
+	Steps       int     `json:"steps"`
+	GenLength   int     `json:"gen_length"`
+	BlockLength int     `json:"block_length"`
+	Temperature float64 `json:"temperature"`
+	CFGScale    float64 `json:"cfg_scale"`
+	Remasking   string  `json:"remasking"`
+	Threshold   float64 `json:"threshold"`
+	SuppressEOS bool    `json:"suppress_eos"`
+	Seed        uint64  `json:"seed"`
+	TopK        int     `json:"top_k"`
+	Cache       string  `json:"cache"` // "none", "prefix" or "dual" (Fast-dLLM); "" is none
+}
+
+// WireOptions are o as they travel.
+func WireOptions(o engine.Options) Options {
+	return Options{
+		Steps: o.Steps, GenLength: o.GenLength, BlockLength: o.BlockLength,
+		Temperature: o.Temperature, CFGScale: o.CFGScale, Remasking: string(o.Remasking),
+		Threshold: o.Threshold, SuppressEOS: o.SuppressEOS, Seed: o.Seed, TopK: o.TopK,
+		Cache: string(o.Cache),
+	}
+}
+
+// Engine are the options for the sampler; the remasking rule and the
+// cache mode are checked by engine.Options.Validate.
+func (o Options) Engine() engine.Options {
+	return engine.Options{
+		Steps: o.Steps, GenLength: o.GenLength, BlockLength: o.BlockLength,
+		Temperature: o.Temperature, CFGScale: o.CFGScale, Remasking: engine.Remasking(o.Remasking),
+		Threshold: o.Threshold, SuppressEOS: o.SuppressEOS, Seed: o.Seed, TopK: o.TopK,
+		Cache: engine.Cache(o.Cache),
+	}
 }
 
 // Response is a message from the worker to the page.
@@ -62,7 +107,8 @@ type Response struct {
 	Step     *StepInfo  `json:"step,omitempty"`
 	Done     *DoneInfo  `json:"done,omitempty"`
 	Error    string     `json:"error,omitempty"`
-	IDs      []int      `json:"ids,omitempty"` // for Tokens
+	Code     string     `json:"code,omitempty"` // what kind of error, for the page's plain-words message
+	IDs      []int      `json:"ids,omitempty"`  // for Tokens
 }
 
 // HelloInfo says which kernels the worker runs.

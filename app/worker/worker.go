@@ -166,8 +166,8 @@ func (w *Worker) fail(id int, err error) {
 	w.host.Send(protocol.Response{Type: protocol.Error, ID: id, Error: err.Error()})
 }
 
-// load fetches (or takes) a model file, verifies and parses it, and
-// allocates the engine state for its longest canvas.
+// load fetches (or takes) a model file, verifies and parses it; generate
+// allocates the engine state for the canvas it runs.
 func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) error {
 	start := time.Now()
 	data := req.Bytes
@@ -194,10 +194,9 @@ func (w *Worker) load(ctx context.Context, id int, req *protocol.LoadRequest) er
 		return fmt.Errorf("model file: %w", err)
 	}
 	info := describe(m, int64(len(data)))
-	st := engine.NewState(m, 0)
 	info.LoadMS = msSince(start)
 	w.mu.Lock()
-	w.model, w.state, w.info = m, st, info
+	w.model, w.state, w.info = m, nil, info // the state is sized by the first generation
 	w.mu.Unlock()
 	w.host.Send(protocol.Response{Type: protocol.Ready, ID: id, Ready: info})
 	return nil
@@ -257,9 +256,20 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	if err != nil {
 		return err
 	}
-	opts := req.Options
+	opts := req.Options.Engine()
 	if err := opts.Validate(); err != nil {
 		return err
+	}
+	// Buffers for the canvas in use, not the model's maximum; a longer
+	// canvas later gets a larger state.
+	T := len(prompt) + opts.GenLength
+	if st == nil || st.Cap < T {
+		st = engine.NewState(m, max(T, 1))
+		w.mu.Lock()
+		if w.model == m {
+			w.state = st
+		}
+		w.mu.Unlock()
 	}
 	// Steps planned: with a threshold the linear schedule is not used and
 	// a step commits at least one mask, so at most one step per mask.
@@ -267,7 +277,6 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	if opts.Threshold > 0 {
 		planned = opts.GenLength + masks
 	}
-	T := len(prompt) + opts.GenLength
 	start := time.Now()
 	stepStart := start
 	steps, passes, computed := 0, 0, 0

@@ -123,7 +123,7 @@ func generate(t *testing.T, h *fakeHost, w *Worker, c conformance.GenerateCase) 
 	t.Helper()
 	opts := c.Options()
 	run(t, w, protocol.Request{Type: protocol.Generate, ID: 2,
-		Generate: &protocol.GenerateRequest{IDs: c.Prompt, Options: opts}})
+		Generate: &protocol.GenerateRequest{IDs: c.Prompt, Options: protocol.WireOptions(opts)}})
 	planned := c.Steps
 	if opts.Threshold > 0 {
 		planned = c.GenLength // at least one commit a step
@@ -212,11 +212,15 @@ func TestForwardPassesCountedAsRun(t *testing.T) {
 	h := &fakeHost{}
 	w := NewWorker(h)
 	require.Equal(t, protocol.Ready, loadBytes(t, h, w, encode(t, m)).Type)
+	mask := m.Config.MaskTokenID
+	prompt := []int{5, mask, mask, mask, mask, 6, mask, mask, mask, mask, 7}
 	for _, cfg := range []float64{0, 1} {
-		// 8 masks over 32 steps: one a step for 8 steps, then nothing to do.
-		opts := engine.Options{Steps: 32, GenLength: 8, BlockLength: 8, CFGScale: cfg, Remasking: engine.LowConfidence}
+		// 8 prompt masks and 2 blocks of 4 over 16 steps, 8 a block: the
+		// first block's 12 masks take all 8, the second's 4 masks fill it
+		// in 4 and its last 4 steps have nothing to do.
+		opts := engine.Options{Steps: 16, GenLength: 8, BlockLength: 4, CFGScale: cfg, Remasking: engine.LowConfidence}
 		run(t, w, protocol.Request{Type: protocol.Generate, ID: 3,
-			Generate: &protocol.GenerateRequest{IDs: []int{5, 6, 7}, Options: opts}})
+			Generate: &protocol.GenerateRequest{IDs: prompt, Options: protocol.WireOptions(opts)}})
 		var done *protocol.DoneInfo
 		passes := 0
 		for _, r := range h.take() {
@@ -229,9 +233,9 @@ func TestForwardPassesCountedAsRun(t *testing.T) {
 		}
 		require.NotNil(t, done)
 		perStep := 1 + int(cfg)
-		assert.Equal(t, 32, done.Steps, "cfg %v", cfg)
-		assert.Equal(t, 8*perStep, passes, "cfg %v: passes the steps report", cfg)
-		assert.Equal(t, 8*perStep, done.ForwardPasses, "cfg %v", cfg)
+		assert.Equal(t, 16, done.Steps, "cfg %v", cfg)
+		assert.Equal(t, 12*perStep, passes, "cfg %v: passes the steps report", cfg)
+		assert.Equal(t, 12*perStep, done.ForwardPasses, "cfg %v", cfg)
 	}
 }
 
@@ -285,7 +289,7 @@ func TestBadFiles(t *testing.T) {
 			require.Equal(t, protocol.Error, r.Type)
 			assert.Contains(t, r.Error, tt.want)
 			run(t, w, protocol.Request{Type: protocol.Generate, ID: 3, Generate: &protocol.GenerateRequest{
-				IDs: []int{1, 2}, Options: engine.DefaultOptions()}})
+				IDs: []int{1, 2}, Options: protocol.WireOptions(engine.DefaultOptions())}})
 			r = h.take()[0]
 			assert.Equal(t, protocol.Error, r.Type)
 			assert.Contains(t, r.Error, "no model")
@@ -374,7 +378,7 @@ func TestStopBeforeTurn(t *testing.T) {
 	w.start(1, func(context.Context) error { <-release; return nil })
 	c := cases[0]
 	wait := w.Handle(protocol.Request{Type: protocol.Generate, ID: 2, Generate: &protocol.GenerateRequest{IDs: c.Prompt,
-		Options: engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength, Remasking: engine.LowConfidence}}})
+		Options: protocol.WireOptions(engine.Options{Steps: c.Steps, GenLength: c.GenLength, BlockLength: c.BlockLength, Remasking: engine.LowConfidence})}})
 	w.Handle(protocol.Request{Type: protocol.Stop})
 	close(release)
 	<-wait
@@ -473,7 +477,7 @@ func TestInfill(t *testing.T) {
 	assert.Equal(t, "[MASK]", ready.Ready.Tokens[m.Config.MaskTokenID])
 	run(t, w, protocol.Request{Type: protocol.Generate, ID: 4, Generate: &protocol.GenerateRequest{
 		Prompt: "The ___ sat.", Blank: 3,
-		Options: engine.Options{Steps: 3, Remasking: engine.LowConfidence}}})
+		Options: protocol.WireOptions(engine.Options{Steps: 3, Remasking: engine.LowConfidence})}})
 	sent := h.take()
 	done := sent[len(sent)-1]
 	require.Equal(t, protocol.Done, done.Type, done.Error)

@@ -267,6 +267,31 @@ func TestLoadRejectsBadCheckpoints(t *testing.T) {
 		{"tensor in two shards", editWeights(bf16, shard1, func(ts map[string]rawTensor) {
 			ts["model.transformer.ff_out.weight"] = ts["model.transformer.wte.weight"]
 		}), ErrCheckpoint, "model.transformer.ff_out.weight"},
+		// Sizes from config.json are checked against the tensors present
+		// before anything is allocated from them (776 GB and 4 GB here).
+		{"n_layers 1e9", editFile(f32, ConfigFile, func(s string) string {
+			return strings.Replace(s, `"n_layers": 2`, `"n_layers": 1000000000`, 1)
+		}), engine.ErrShape, "n_layers 1000000000"},
+		{"d_model 1e9", editFile(f32, ConfigFile, func(s string) string {
+			return strings.Replace(s, `"d_model": 64`, `"d_model": 1000000000`, 1)
+		}), engine.ErrShape, "model.transformer.wte.weight"},
+		{"max_sequence_length 1e9", editFile(f32, ConfigFile, func(s string) string {
+			return strings.Replace(s, `"max_sequence_length": 256`, `"max_sequence_length": 1000000000`, 1)
+		}), engine.ErrConfig, "max_sequence_length"},
+		{"config.json endless", func(t *testing.T) string {
+			dir := copyDir(t, f32)
+			require.NoError(t, os.Remove(filepath.Join(dir, ConfigFile)))
+			if err := os.Symlink("/dev/zero", filepath.Join(dir, ConfigFile)); err != nil {
+				t.Skip(err)
+			}
+			return dir
+		}, ErrCheckpoint, "limit"},
+		{"NaN weight", editWeights(f32, WeightsFile, func(ts map[string]rawTensor) {
+			binary.LittleEndian.PutUint32(ts[q0].data[4:], math.Float32bits(float32(math.NaN())))
+		}), engine.ErrNonFinite, q0},
+		{"infinite weight", editWeights(f32, WeightsFile, func(ts map[string]rawTensor) {
+			binary.LittleEndian.PutUint32(ts["model.transformer.ln_f.weight"].data, math.Float32bits(float32(math.Inf(1))))
+		}), engine.ErrNonFinite, "model.transformer.ln_f.weight"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

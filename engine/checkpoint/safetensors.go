@@ -258,3 +258,13 @@ func toInt64s(s []int) []int64 {
 	}
 	return out
 }
+
+// toInts converts a safetensors shape; parseHeader has bounded every
+// dimension by the file's size.
+func toInts(s []int64) []int {
+	out := make([]int, len(s))
+	for i, v := range s {
+		out[i] = int(v)
+	}
+	return out
+}

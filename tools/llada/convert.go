@@ -20,7 +20,7 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 	fs := newFlags("convert")
 	in := fs.String("in", "", "LLaDA checkpoint folder (config.json and model.safetensors, or shards with model.safetensors.index.json), or a model file")
 	out := fs.String("out", "", "model file to write")
-	dtypeName := fs.String("dtype", "f32", "weight storage: f32 or q8")
+	dtypeName := fs.String("dtype", "", "weight storage: f32 or q8 (default: as the input, so a model file is rewritten with its weights unchanged)")
 	group := fs.Int("group", 0, "q8 only: columns per scale (0: one scale per row)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -28,14 +28,18 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 	if *in == "" || *out == "" {
 		return usageError{fmt.Errorf("--in and --out are required")}
 	}
-	dtype, err := quant.ParseDType(*dtypeName)
-	if err != nil {
-		return usageError{fmt.Errorf("--dtype: %w", err)}
+	var dtype quant.DType
+	if *dtypeName != "" {
+		d, err := quant.ParseDType(*dtypeName)
+		if err != nil {
+			return usageError{fmt.Errorf("--dtype: %w", err)}
+		}
+		dtype = d
 	}
 	if *group < 0 {
 		return usageError{fmt.Errorf("--group %d: want 0 (per row) or a positive column count", *group)}
 	}
-	if *group > 0 && dtype != quant.Q8 {
+	if *group > 0 && (*dtypeName == "" || dtype != quant.Q8) {
 		return usageError{fmt.Errorf("--group applies to --dtype q8 only")}
 	}
 
@@ -43,13 +47,15 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if m.DType() == quant.Q8 && dtype == quant.F32 {
-		m = m.Dequantize()
+	if *dtypeName == "" {
+		dtype = m.DType() // rewritten as read
 	}
-	if dtype == quant.Q8 {
-		if m.DType() == quant.Q8 {
-			return fmt.Errorf("%s is already q8: convert from its float32 source", *in)
-		}
+	switch {
+	case m.DType() == quant.Q8 && dtype == quant.F32:
+		m = m.Dequantize()
+	case m.DType() == quant.Q8 && *dtypeName != "":
+		return fmt.Errorf("%s is already q8: convert from its float32 source", *in)
+	case dtype == quant.Q8 && m.DType() == quant.F32:
 		q := m.Quantize(*group)
 		reportQuantization(stdout, m, q)
 		m = q
@@ -63,7 +69,8 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 }
 
 // loadAny reads a checkpoint folder, or a model file (the trainer's float32
-// output, say) when in names a file.
+// output, say) when in names a file. Model files of an older version are
+// read too, so that converting one rewrites it as the current version.
 func loadAny(in string) (*engine.Model, error) {
 	info, err := os.Stat(in)
 	if err != nil {
@@ -72,7 +79,7 @@ func loadAny(in string) (*engine.Model, error) {
 	if info.IsDir() {
 		return checkpoint.Load(in)
 	}
-	return engine.LoadFile(in)
+	return engine.LoadFileForConversion(in)
 }
 
 // reportQuantization prints, for every matrix, the largest difference

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,4 +136,73 @@ func TestConvertExportErrors(t *testing.T) {
 	leftovers, err := filepath.Glob(filepath.Join(dir, ".*"))
 	require.NoError(t, err)
 	require.Empty(t, leftovers, "temporary files left behind")
+}
+
+// asVersion1 rewrites a current model file in the version 1 layout: a 16
+// byte prefix, and the sha256 of the data section alone in the header.
+func asVersion1(t *testing.T, file []byte) []byte {
+	t.Helper()
+	hlen := int(binary.LittleEndian.Uint32(file[12:]))
+	var header map[string]any
+	require.NoError(t, json.Unmarshal(file[48:48+hlen], &header))
+	data := file[(48+hlen+63)/64*64:]
+	sum := sha256.Sum256(data)
+	header["data_sha256"] = hex.EncodeToString(sum[:])
+	js, err := json.Marshal(header)
+	require.NoError(t, err)
+	out := make([]byte, (16+len(js)+63)/64*64)
+	copy(out, file[:8])
+	binary.LittleEndian.PutUint32(out[8:], 1)
+	binary.LittleEndian.PutUint32(out[12:], uint32(len(js)))
+	copy(out[16:], js)
+	return append(out, data...)
+}
+
+// TestConvertRewritesVersion1 converts a version 1 file, which the engine
+// refuses to load, into the current version with the same weights and, when
+// the input is int8, without re-quantising.
+func TestConvertRewritesVersion1(t *testing.T) {
+	dir := t.TempDir()
+	for _, dtype := range []string{"f32", "q8"} {
+		current := filepath.Join(dir, dtype+".unmask")
+		code, _, stderr := llada("convert", "--in", conformanceDir("llada-tiny-f32"), "--out", current, "--dtype", dtype, "--group", map[string]string{"f32": "0", "q8": "16"}[dtype])
+		require.Zero(t, code, stderr)
+		data, err := os.ReadFile(current)
+		require.NoError(t, err)
+		old := filepath.Join(dir, dtype+"-v1.unmask")
+		require.NoError(t, os.WriteFile(old, asVersion1(t, data), 0o644))
+
+		code, _, stderr = llada("logits", "--model", old, "--ids", "1,2")
+		require.Equal(t, 2, code)
+		require.Contains(t, stderr, "re-convert")
+		require.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
+
+		again := filepath.Join(dir, dtype+"-again.unmask")
+		code, _, stderr = llada("convert", "--in", old, "--out", again)
+		require.Zero(t, code, stderr)
+		rewritten, err := os.ReadFile(again)
+		require.NoError(t, err)
+		require.Equal(t, data, rewritten, "converting the version 1 file gives back the current file")
+	}
+}
+
+// TestConvertRefusesNonFinite converts a checkpoint with a NaN weight: one
+// line naming the tensor, and no file written.
+func TestConvertRefusesNonFinite(t *testing.T) {
+	dir := t.TempDir()
+	m, err := checkpoint.Load(conformanceDir("llada-tiny-f32"))
+	require.NoError(t, err)
+	m.Weights.Layers[1].V.F32[3] = float32(math.Inf(-1))
+	src := filepath.Join(dir, "ckpt")
+	require.NoError(t, os.MkdirAll(src, 0o755))
+	// Write refuses nothing numeric, so the bad weight reaches the file.
+	require.NoError(t, checkpoint.Write(src, m))
+	out := filepath.Join(dir, "m.unmask")
+	code, stdout, stderr := llada("convert", "--in", src, "--out", out)
+	require.Equal(t, 2, code)
+	require.Empty(t, stdout)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
+	require.Contains(t, stderr, "model.transformer.blocks.1.v_proj.weight")
+	_, err = os.Stat(out)
+	require.ErrorIs(t, err, os.ErrNotExist)
 }

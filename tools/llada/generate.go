@@ -23,6 +23,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate")
 	modelPath := fs.String("model", "", "model file")
 	prompt := fs.String("prompt", "", "prompt text (needs a model with a tokenizer); ___ marks a blank to infill")
+	promptFile := fs.String("prompt-file", "", "read the prompt text from this file (- for standard input), for prompts too long for one argument")
 	idList := fs.String("ids", "", "prompt as comma-separated token ids")
 	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template (___ then stays text: the instruct model's fill-in task)")
 	blank := fs.Int("blank", 4, "masks per ___ blank in --prompt (without --chat)")
@@ -49,8 +50,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	opts.Remasking = r
-	if (*prompt == "") == (*idList == "") {
-		return usageError{fmt.Errorf("give exactly one of --prompt and --ids")}
+	if given := countSet(*prompt, *promptFile, *idList); given != 1 {
+		return usageError{fmt.Errorf("give exactly one of --prompt, --prompt-file and --ids")}
+	}
+	if *promptFile != "" {
+		if *prompt, err = readPromptFile(*promptFile); err != nil {
+			return err
+		}
 	}
 	m, err := loadModel(*modelPath)
 	if err != nil {

@@ -3,7 +3,7 @@
 //	llada convert  --in DIR --out FILE [--dtype f32|q8] [--group N]
 //	llada export   --model FILE --out DIR
 //	llada logits   --model FILE --ids 1,2,3
-//	llada generate --model FILE (--prompt TEXT | --ids 1,2,3) [options]
+//	llada generate --model FILE (--prompt TEXT | --prompt-file FILE | --ids 1,2,3) [options]
 //	llada eval     --model FILE [--data DIR] [--sft] [options]
 //	llada bench    --model FILE [--tokens N]
 //

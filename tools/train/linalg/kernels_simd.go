@@ -5,6 +5,8 @@ package linalg
 import (
 	"simd/archsimd"
 	"unsafe"
+
+	"unmask/internal/cephes"
 )
 
 // Every vector routine ends with ClearAVXUpperBits (VZEROUPPER): scalar Go
@@ -227,14 +229,14 @@ func bc(v float32) archsimd.Float32x8 { return archsimd.BroadcastFloat32x8(v) }
 // exp8 is Exp on eight lanes, with fused multiply-adds.
 func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
 	x = x.Max(bc(expLo)).Min(bc(expHi))
-	n := x.Mul(bc(log2e)).RoundToEven()
-	r := n.MulAdd(bc(-ln2Hi), x)
-	r = n.MulAdd(bc(-ln2Lo), r)
-	p := bc(expP0).MulAdd(r, bc(expP1))
-	p = p.MulAdd(r, bc(expP2))
-	p = p.MulAdd(r, bc(expP3))
-	p = p.MulAdd(r, bc(expP4))
-	p = p.MulAdd(r, bc(expP5))
+	n := x.Mul(bc(cephes.Log2e)).RoundToEven()
+	r := n.MulAdd(bc(-cephes.Ln2Hi), x)
+	r = n.MulAdd(bc(-cephes.Ln2Lo), r)
+	p := bc(cephes.ExpP0).MulAdd(r, bc(cephes.ExpP1))
+	p = p.MulAdd(r, bc(cephes.ExpP2))
+	p = p.MulAdd(r, bc(cephes.ExpP3))
+	p = p.MulAdd(r, bc(cephes.ExpP4))
+	p = p.MulAdd(r, bc(cephes.ExpP5))
 	p = p.Mul(r).MulAdd(r, r).Add(bc(1))
 	pow := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
 	return p.Mul(pow)

@@ -2,6 +2,8 @@ package linalg
 
 import (
 	"fmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -65,7 +67,7 @@ func closeEnough(t *testing.T, got, want []float32, k int) {
 	for i := range want {
 		d := math.Abs(float64(got[i] - want[i]))
 		if d > tol*(1+math.Abs(float64(want[i]))) {
-			t.Fatalf("element %d: got %v, want %v (tolerance %g)", i, got[i], want[i], tol)
+			require.Failf(t, "unexpected result", "element %d: got %v, want %v (tolerance %g)", i, got[i], want[i], tol)
 		}
 	}
 }
@@ -95,7 +97,7 @@ func TestMulDefinition(t *testing.T) {
 				s += float64(a.At(i, k)) * float64(b.At(k, j))
 			}
 			if math.Abs(s-float64(c.At(i, j))) > 1e-5 {
-				t.Fatalf("C(%d,%d) = %v, want %v", i, j, c.At(i, j), s)
+				require.Failf(t, "unexpected result", "C(%d,%d) = %v, want %v", i, j, c.At(i, j), s)
 			}
 		}
 	}
@@ -109,20 +111,17 @@ func TestPoolMulMatchesReference(t *testing.T) {
 			got := product(func(_ *Workspace, c, a, b View, acc bool) { p.Mul(c, a, b, acc) }, s, 11)
 			closeEnough(t, got, want, s.k)
 			if flops := p.Flops(); flops != 2*int64(s.m*s.n*s.k) {
-				t.Fatalf("threads %d shape %v: counted %d flops, want %d", threads, s, flops, 2*s.m*s.n*s.k)
+				require.Failf(t, "unexpected result", "threads %d shape %v: counted %d flops, want %d", threads, s, flops, 2*s.m*s.n*s.k)
 			}
 		}
 	}
 }
 
 func TestMulRejectsMismatchedShapes(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for a 2x3 by 4x2 product")
-		}
-	}()
 	var ws Workspace
-	Mul(&ws, Dense(make([]float32, 4), 2, 2), Dense(make([]float32, 6), 2, 3), Dense(make([]float32, 8), 4, 2), false)
+	require.Panics(t, func() {
+		Mul(&ws, Dense(make([]float32, 4), 2, 2), Dense(make([]float32, 6), 2, 3), Dense(make([]float32, 8), 4, 2), false)
+	}, "a 2x3 by 4x2 product")
 }
 
 func TestPoolForCoversRange(t *testing.T) {
@@ -131,7 +130,7 @@ func TestPoolForCoversRange(t *testing.T) {
 		seen := make([]int, n)
 		p.For(n, func(w int, _ *Workspace, lo, hi int) {
 			if w < 0 || w >= p.Threads {
-				t.Errorf("worker %d of %d", w, p.Threads)
+				assert.Failf(t, "unexpected result", "worker %d of %d", w, p.Threads)
 			}
 			for i := lo; i < hi; i++ {
 				seen[i]++
@@ -139,7 +138,7 @@ func TestPoolForCoversRange(t *testing.T) {
 		})
 		for i, v := range seen {
 			if v != 1 {
-				t.Fatalf("n=%d: index %d visited %d times", n, i, v)
+				require.Failf(t, "unexpected result", "n=%d: index %d visited %d times", n, i, v)
 			}
 		}
 	}

@@ -1,6 +1,10 @@
 package linalg
 
-import "math"
+import (
+	"math"
+
+	"unmask/internal/cephes"
+)
 
 // Pointwise kernels: the exponentials of attention, SiLU and the loss.
 // Each calls the implementation installed by the platform file; the
@@ -11,30 +15,23 @@ import "math"
 // (inputs are clamped there, so tiny results stay normal numbers).
 func Exp(x float32) float32 {
 	x = max(expLo, min(expHi, x))
-	n := float32(math.RoundToEven(float64(x * log2e)))
-	r := x - n*ln2Hi - n*ln2Lo
-	p := float32(expP0)
-	p = p*r + expP1
-	p = p*r + expP2
-	p = p*r + expP3
-	p = p*r + expP4
-	p = p*r + expP5
+	n := float32(math.RoundToEven(float64(x * cephes.Log2e)))
+	r := x - n*cephes.Ln2Hi - n*cephes.Ln2Lo
+	p := float32(cephes.ExpP0)
+	p = p*r + cephes.ExpP1
+	p = p*r + cephes.ExpP2
+	p = p*r + cephes.ExpP3
+	p = p*r + cephes.ExpP4
+	p = p*r + cephes.ExpP5
 	p = p*r*r + r + 1
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
+// The clamps of this implementation; its other constants are Cephes'
+// (package cephes, shared with the engine's kernels).
 const (
 	expLo = -87.3
 	expHi = 88.3
-	log2e = 1.44269504088896341
-	ln2Hi = 0.693359375
-	ln2Lo = -2.12194440e-4
-	expP0 = 1.9875691500e-4
-	expP1 = 1.3981999507e-3
-	expP2 = 8.3334519073e-3
-	expP3 = 4.1665795894e-2
-	expP4 = 1.6666665459e-1
-	expP5 = 5.0000001201e-1
 )
 
 // Softmax replaces x by softmax(scale·x).

@@ -2,6 +2,7 @@ package linalg
 
 import (
 	"fmt"
+	"github.com/stretchr/testify/require"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,11 +14,11 @@ func TestExpAccuracy(t *testing.T) {
 		want := math.Exp(float64(x))
 		got := float64(Exp(x))
 		if math.Abs(got-want) > 3e-7*want {
-			t.Fatalf("Exp(%v) = %v, want %v", x, got, want)
+			require.Failf(t, "unexpected result", "Exp(%v) = %v, want %v", x, got, want)
 		}
 	}
 	if Exp(-1000) <= 0 || Exp(-1000) > 1e-37 {
-		t.Fatalf("Exp(-1000) = %v, want a tiny normal number", Exp(-1000))
+		require.Failf(t, "unexpected result", "Exp(-1000) = %v, want a tiny normal number", Exp(-1000))
 	}
 }
 
@@ -36,7 +37,7 @@ func assertClose(t *testing.T, what string, got, want []float32, rel float64) {
 	t.Helper()
 	for i := range want {
 		if d := math.Abs(float64(got[i] - want[i])); d > rel*(math.Abs(float64(want[i]))+1e-2) {
-			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+			require.Failf(t, "unexpected result", "%s[%d] = %v, want %v", what, i, got[i], want[i])
 		}
 	}
 }
@@ -55,11 +56,11 @@ func TestPointwiseMatchesReference(t *testing.T) {
 				sum += float64(v)
 			}
 			if math.Abs(sum-1) > 1e-5 {
-				t.Fatalf("softmax sums to %v", sum)
+				require.Failf(t, "unexpected result", "softmax sums to %v", sum)
 			}
 
 			if maxImpl(x) != maxGeneric(x) {
-				t.Fatalf("max %v, want %v", maxImpl(x), maxGeneric(x))
+				require.Failf(t, "unexpected result", "max %v, want %v", maxImpl(x), maxGeneric(x))
 			}
 			a, b = make([]float32, n), make([]float32, n)
 			sa, sb := expScaledImpl(a, x, -0.7, 2), expScaledGeneric(b, x, -0.7, 2)
@@ -95,7 +96,7 @@ func TestSiLUMulBackIsDerivative(t *testing.T) {
 		const h = 1e-5
 		want := 1.7 * (silu(float64(g)+h) - silu(float64(g)-h)) / (2 * h)
 		if math.Abs(float64(dg[0])-want) > 1e-5 || math.Abs(float64(du[0])-silu(float64(g))) > 1e-6 {
-			t.Fatalf("g=%v: dgate %v want %v, dup %v want %v", g, dg[0], want, du[0], silu(float64(g)))
+			require.Failf(t, "unexpected result", "g=%v: dgate %v want %v, dup %v want %v", g, dg[0], want, du[0], silu(float64(g)))
 		}
 	}
 }

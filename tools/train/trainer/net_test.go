@@ -7,6 +7,9 @@ import (
 
 	"unmask/engine"
 	"unmask/tools/train/linalg"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // tinyConfig is small enough for finite differences yet has every feature:
@@ -21,9 +24,7 @@ func tinyConfig() engine.Config {
 func tinyNet(t *testing.T, B, T, threads int) *Net {
 	t.Helper()
 	p, err := NewParams(tinyConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p.Init(1, 0.4)
 	// Norm weights away from 1 so their gradients are exercised fully.
 	r := rand.New(rand.NewPCG(5, 6))
@@ -35,9 +36,7 @@ func tinyNet(t *testing.T, B, T, threads int) *Net {
 		}
 	}
 	n, err := NewNet(p, B, T, linalg.NewPool(threads))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return n
 }
 
@@ -72,9 +71,8 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := tinyNet(t, 3, 6, 2)
 			b := randomBatch(3, 6, tc.causal, 2)
-			if _, err := n.LossAndGrad(b); err != nil {
-				t.Fatal(err)
-			}
+			_, err := n.LossAndGrad(b)
+			require.NoError(t, err)
 			r := rand.New(rand.NewPCG(7, 8))
 			const h = 1e-3
 			for _, seg := range n.P.Segments() {
@@ -93,15 +91,13 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 							n.P.Data[seg.Offset+i] = theta[i] + sign*h*u[i]
 						}
 						l, err := n.Loss(b)
-						if err != nil {
-							t.Fatal(err)
-						}
+						require.NoError(t, err)
 						return l
 					}
 					numeric := (lossAt(1) - lossAt(-1)) / (2 * h)
 					copy(n.P.Data[seg.Offset:], theta)
 					if math.Abs(numeric-analytic) > 2e-2*math.Max(math.Abs(numeric), math.Abs(analytic))+2e-3 {
-						t.Errorf("%s: analytic %.6f, finite difference %.6f", seg.Name, analytic, numeric)
+						assert.Failf(t, "unexpected result", "%s: analytic %.6f, finite difference %.6f", seg.Name, analytic, numeric)
 					}
 				}
 			}
@@ -124,13 +120,12 @@ func TestGradientOfPaddingIsZero(t *testing.T) {
 	for t := 2; t < 6; t++ {
 		b.Tokens[6+t] = 3
 	}
-	if _, err := n.LossAndGrad(b); err != nil {
-		t.Fatal(err)
-	}
+	_, err := n.LossAndGrad(b)
+	require.NoError(t, err)
 	d := n.cfg.DModel
 	for _, v := range n.G.Weights.Embed.F32[3*d : 4*d] {
 		if v != 0 {
-			t.Fatalf("padding token got embedding gradient %v", v)
+			require.Failf(t, "unexpected result", "padding token got embedding gradient %v", v)
 		}
 	}
 }
@@ -140,15 +135,11 @@ func TestForwardMatchesEngine(t *testing.T) {
 	c.DModel, c.NHeads, c.NKVHeads, c.MLPHiddenSize, c.VocabSize, c.EmbeddingSize = 64, 4, 2, 96, 50, 50
 	c.MaskTokenID, c.EOSTokenID, c.PadTokenID = 49, 48, 48
 	p, err := NewParams(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p.Init(3, 0.1)
 	const B, T = 2, 16
 	n, err := NewNet(p, B, T, linalg.NewPool(2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b := NewBatch(B, T)
 	r := rand.New(rand.NewPCG(1, 1))
 	for i := range b.Tokens {
@@ -157,9 +148,8 @@ func TestForwardMatchesEngine(t *testing.T) {
 	for s := range B {
 		b.Lens[s] = T
 	}
-	if _, err := n.Loss(b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = n.Loss(b)
+	require.NoError(t, err)
 	got := n.Logits()
 	st := engine.NewState(p.Model(nil), T)
 	V := c.EmbeddingSize
@@ -169,12 +159,10 @@ func TestForwardMatchesEngine(t *testing.T) {
 			ids[i] = int(b.Tokens[s*T+i])
 		}
 		want, err := st.Forward(ids)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for i, w := range want {
 			if g := got[s*T*V+i]; math.Abs(float64(g-w)) > 1e-4 {
-				t.Fatalf("sequence %d logit %d: trainer %v, engine %v", s, i, g, w)
+				require.Failf(t, "unexpected result", "sequence %d logit %d: trainer %v, engine %v", s, i, g, w)
 			}
 		}
 	}
@@ -187,19 +175,13 @@ func TestGenerateMatchesEngine(t *testing.T) {
 	c.DModel, c.NHeads, c.NKVHeads, c.MLPHiddenSize, c.VocabSize, c.EmbeddingSize = 32, 4, 2, 48, 40, 40
 	c.MaskTokenID, c.EOSTokenID, c.PadTokenID, c.MaxSequenceLen = 39, 38, 38, 32
 	p, err := NewParams(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p.Init(4, 0.5)
 	n, err := NewNet(p, 3, 24, linalg.NewPool(2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	prompts := [][]int32{{1, 2, 3}, {5}, {7, 8, 9, 10, 11}}
 	got, err := n.Generate(prompts, 16, 8, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Logf("generated %v", got)
 	st := engine.NewState(p.Model(nil), 32)
 	opts := engine.DefaultOptions()
@@ -210,12 +192,10 @@ func TestGenerateMatchesEngine(t *testing.T) {
 			ids[i] = int(v)
 		}
 		want, err := st.Generate(t.Context(), ids, opts, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for i, v := range got[s] {
 			if int(v) != want[len(pr)+i] {
-				t.Fatalf("prompt %d: trainer generated %v, engine %v", s, got[s], want[len(pr):])
+				require.Failf(t, "unexpected result", "prompt %d: trainer generated %v, engine %v", s, got[s], want[len(pr):])
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package trainer
 import (
 	"math"
 
+	"unmask/quant"
 	"unmask/tools/train/linalg"
 )
 
@@ -77,19 +78,11 @@ func ropeRows(buf, cos, sin []float32, T, heads, hd, lo, hi int, inverse bool) {
 	}
 }
 
-// ropeTables are cos and sin of pos·θ^(-2i/hd) for pos < T, i < hd/2,
-// computed in float64 as the engine does.
+// ropeTables are the engine's RoPE tables (quant.RoPETables) for T
+// positions.
 func ropeTables(T, hd int, theta float64) (cos, sin []float32) {
-	half := hd / 2
-	cos, sin = make([]float32, T*half), make([]float32, T*half)
-	for pos := range T {
-		for i := range half {
-			invFreq := math.Pow(theta, -2*float64(i)/float64(hd))
-			angle := float64(pos) * invFreq
-			cos[pos*half+i] = float32(math.Cos(angle))
-			sin[pos*half+i] = float32(math.Sin(angle))
-		}
-	}
+	cos, sin = make([]float32, T*(hd/2)), make([]float32, T*(hd/2))
+	quant.RoPETables(cos, sin, hd, theta)
 	return cos, sin
 }
 

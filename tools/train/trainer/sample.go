@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"unmask/engine"
 )
 
 // Generate runs LLaDA's reverse process for a batch of prompts at once,
@@ -47,7 +49,19 @@ func (n *Net) Generate(prompts [][]int32, genLen, blockLen, steps int) ([][]int3
 		conf       float64
 	}
 	var scored [][]candidate = make([][]candidate, B)
+	schedules := make([][]int, B)
 	for blk := range blocks {
+		// The engine's linear schedule over the masks each block holds.
+		for s, p := range prompts {
+			start := s*T + len(p) + blk*blockLen
+			masks := 0
+			for _, id := range b.Tokens[start : start+blockLen] {
+				if id == mask {
+					masks++
+				}
+			}
+			schedules[s] = engine.TransferSchedule(masks, perBlock)
+		}
 		for step := range perBlock {
 			// Predict every masked position up to the end of the block.
 			for s, p := range prompts {
@@ -74,11 +88,7 @@ func (n *Net) Generate(prompts [][]int32, genLen, blockLen, steps int) ([][]int3
 				scored[s] = append(scored[s], candidate{pos: int(i) % T, token: token, conf: prob})
 			}
 			for s := range B {
-				// k from the linear schedule over the block's blockLen masks.
-				k := blockLen / perBlock
-				if step < blockLen%perBlock {
-					k++
-				}
+				k := schedules[s][step]
 				slices.SortStableFunc(scored[s], func(a, b candidate) int { return cmp.Compare(b.conf, a.conf) })
 				for _, cd := range scored[s][:min(k, len(scored[s]))] {
 					b.Tokens[s*T+cd.pos] = int32(cd.token)

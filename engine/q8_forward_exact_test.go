@@ -1,4 +1,4 @@
-package quant_test
+package engine_test
 
 import (
 	"bufio"
@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"unmask/engine"
-	"unmask/quant"
+	"unmask/quant/quanttest"
+
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden and q8_generate.golden from the Go references")
@@ -24,9 +26,10 @@ var update = flag.Bool("update", false, "rewrite testdata/q8_forward.golden and 
 const goldenForward = "testdata/q8_forward.golden"
 
 // An int8 model's logits are the same bits on every kernel path: the Go
-// references, the WebAssembly kernels (natively through wazero; under
-// Node SIMD128 and relaxed SIMD) and the native ones, on one goroutine or
-// two, and the same as the golden, which the native Go references wrote.
+// references, the native kernels and the WebAssembly ones (natively
+// through wazero; under Node, make test-wasm, SIMD128 and relaxed SIMD),
+// on one goroutine or two, and the same as the golden, which the native Go
+// references wrote.
 func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
 	model := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
 	ids := make([]int, 64)
@@ -34,27 +37,25 @@ func TestQ8ForwardSameBitsOnEveryPath(t *testing.T) {
 		ids[i] = (i*577 + 3) % model.Config.VocabSize
 	}
 	want := readGolden(t, goldenForward)
-	for _, path := range quant.KernelPathsForTest(t) {
+	for _, path := range quanttest.Paths(t) {
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
-				quant.UseKernelsForTest(t, path)
+				quanttest.Use(t, path)
 				st := engine.NewState(model, len(ids))
 				st.Threads = threads
 				logits, err := st.Forward(ids)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				got := rowDigests(logits, model.Config.EmbeddingSize)
 				if *update && path == "go" && threads == 1 {
 					writeGoldenForward(t, got)
 					want = got
 				}
 				if len(want) != len(got) {
-					t.Fatalf("%s has %d rows, the pass %d (run go test ./quant -run Q8Forward -update)", goldenForward, len(want), len(got))
+					require.Failf(t, "unexpected result", "%s has %d rows, the pass %d (run go test ./engine -run Q8Forward -update)", goldenForward, len(want), len(got))
 				}
 				for i := range got {
 					if got[i] != want[i] {
-						t.Fatalf("logits of token %d differ from %s (first values %v)", i, goldenForward,
+						require.Failf(t, "unexpected result", "logits of token %d differ from %s (first values %v)", i, goldenForward,
 							logits[i*model.Config.EmbeddingSize:][:4])
 					}
 				}
@@ -83,9 +84,7 @@ func readGolden(t *testing.T, path string) []string {
 	if os.IsNotExist(err) && *update {
 		return nil
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var rows []string
 	sc := bufio.NewScanner(f)
@@ -94,21 +93,17 @@ func readGolden(t *testing.T, path string) []string {
 			rows = append(rows, line)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	return rows
 }
 
 func writeGoldenForward(t *testing.T, rows []string) {
 	writeGolden(t, goldenForward, "# sha256 of each token's float32 logits (little endian): engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)\n"+
-		"# over 64 tokens, (i*577+3) % vocab; written by go test ./quant -run Q8Forward -update\n", rows)
+		"# over 64 tokens, (i*577+3) % vocab; written by go test ./engine -run Q8Forward -update\n", rows)
 }
 
 // writeGolden writes a golden file: its comment lines, then one row a line.
 func writeGolden(t *testing.T, path, comment string, rows []string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(comment+strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(comment+strings.Join(rows, "\n")+"\n"), 0o644))
 }

@@ -1,4 +1,4 @@
-package quant_test
+package engine_test
 
 import (
 	"fmt"
@@ -6,14 +6,16 @@ import (
 	"testing"
 
 	"unmask/engine"
-	"unmask/quant"
+	"unmask/quant/quanttest"
 )
 
 // A cached partial pass of an int8 model (engine.ForwardPass over some
 // positions, the others' keys and values from a cache that a full pass
 // over the same canvas filled) gives the same bits on every kernel path,
-// on one goroutine or two, and the same bits as the full pass there: each
-// position's row goes through the same kernels in the same order.
+// on one goroutine or two (natively Go and AVX2; under Node, make
+// test-wasm, SIMD128 and relaxed SIMD), and the same bits as the full pass
+// there: each position's row goes through the same kernels in the same
+// order.
 func TestQ8CachedPassSameBitsOnEveryPath(t *testing.T) {
 	model := engine.RandomModel(engine.BenchConfig(), 1).Quantize(0)
 	const T = 64
@@ -24,10 +26,10 @@ func TestQ8CachedPassSameBitsOnEveryPath(t *testing.T) {
 	V := model.Config.EmbeddingSize
 	ranges := [][2]int{{32, 64}, {32, 48}, {0, 1}, {63, 64}}
 	var want [][]float32 // per range, the Go references' partial pass
-	for _, path := range quant.KernelPathsForTest(t) {
+	for _, path := range quanttest.Paths(t) {
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
-				quant.UseKernelsForTest(t, path)
+				quanttest.Use(t, path)
 				st := engine.NewState(model, T)
 				st.Threads = threads
 				cache := engine.NewKVCache(&model.Config, T)

@@ -1,4 +1,4 @@
-package quant_test
+package engine_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"unmask/engine"
-	"unmask/quant"
+	"unmask/quant/quanttest"
 )
 
 // goldenCausal holds, per case of TestQ8CausalSameOnEveryPath, the sha256
@@ -19,7 +19,7 @@ import (
 const goldenCausal = "testdata/q8_causal.golden"
 
 // An int8 causal model decodes with the same bits on every kernel path (so
-// also under Node, through the golden): the incremental pass (the prompt,
+// also under Node, make test-wasm, through the golden): the incremental pass (the prompt,
 // then one position against the cached keys and values) equals the full
 // causal pass over each prefix bit for bit, and the generated steps
 // (tokens, probabilities, trace candidates), greedy and with temperature,
@@ -44,10 +44,10 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 	}
 	digests := map[string]string{} // per case, the Go references' steps
 	V := c.EmbeddingSize
-	for _, path := range quant.KernelPathsForTest(t) {
+	for _, path := range quanttest.Paths(t) {
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
-				quant.UseKernelsForTest(t, path)
+				quanttest.Use(t, path)
 				st := engine.NewState(model, 0)
 				st.Threads = threads
 				ids := append(slices.Clone(prompt), 11, 500, 3, 1000, 64)
@@ -92,7 +92,7 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 						t.Fatalf("%s: steps differ from the Go references", name)
 					}
 					if !*update && golden[name] != digests[name] {
-						t.Fatalf("%s: steps differ from %s (run go test ./quant -run Q8Causal -update)", name, goldenCausal)
+						t.Fatalf("%s: steps differ from %s (run go test ./engine -run Q8Causal -update)", name, goldenCausal)
 					}
 				}
 			})
@@ -104,6 +104,6 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 			rows = append(rows, tc.name+" "+digests[tc.name])
 		}
 		writeGolden(t, goldenCausal, "# sha256 of the JSON of each case's steps (TestQ8CausalSameOnEveryPath) with the Go references;\n"+
-			"# written by go test ./quant -run Q8Causal -update\n", rows)
+			"# written by go test ./engine -run Q8Causal -update\n", rows)
 	}
 }

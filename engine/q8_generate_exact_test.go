@@ -1,4 +1,4 @@
-package quant_test
+package engine_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"unmask/engine"
-	"unmask/quant"
+	"unmask/quant/quanttest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // goldenGenerate holds, per case of TestQ8GenerateSameOnEveryPath, the
@@ -43,8 +45,16 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 		"random":           func(o *engine.Options) { o.Remasking = engine.Random; o.Temperature = 0.7 },
 		"temperature+cfg":  func(o *engine.Options) { o.Remasking = engine.LowConfidence; o.Temperature = 1.3; o.CFGScale = 0.5 },
 		"threshold+margin": func(o *engine.Options) { o.Remasking = engine.Margin; o.Threshold = 0.05; o.TopK = 64 },
-		"prefix+cfg":       func(o *engine.Options) { o.Remasking = engine.LowConfidence; o.CFGScale = 0.5; o.Cache = engine.PrefixCache },
-		"dual+threshold":   func(o *engine.Options) { o.Remasking = engine.LowConfidence; o.Threshold = 0.05; o.Cache = engine.DualCache },
+		"prefix+cfg": func(o *engine.Options) {
+			o.Remasking = engine.LowConfidence
+			o.CFGScale = 0.5
+			o.Cache = engine.PrefixCache
+		},
+		"dual+threshold": func(o *engine.Options) {
+			o.Remasking = engine.LowConfidence
+			o.Threshold = 0.05
+			o.Cache = engine.DualCache
+		},
 	}
 	golden := readGoldenGenerate(t)
 	digests := map[string]string{}
@@ -53,22 +63,18 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 		opts := base
 		edit(&opts)
 		var want []engine.Step
-		for _, path := range quant.KernelPathsForTest(t) {
+		for _, path := range quanttest.Paths(t) {
 			t.Run(fmt.Sprintf("%s/%s", name, path), func(t *testing.T) {
-				quant.UseKernelsForTest(t, path)
+				quanttest.Use(t, path)
 				var steps []engine.Step
 				st := engine.NewState(model, 0)
 				out, err := st.Generate(context.Background(), prompt, opts, func(s engine.Step) { steps = append(steps, s) })
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				if len(steps) == 0 || len(steps[0].Candidates) == 0 || len(out) != len(prompt)+opts.GenLength {
-					t.Fatalf("%d steps, output %v: nothing to compare", len(steps), out)
+					require.Failf(t, "unexpected result", "%d steps, output %v: nothing to compare", len(steps), out)
 				}
 				data, err := json.Marshal(steps)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				sum := sha256.Sum256(data)
 				digest := hex.EncodeToString(sum[:])
 				if want == nil { // the first path is the Go references
@@ -76,15 +82,15 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 					digests[name] = digest
 				}
 				if !*update && golden[name] != digest {
-					t.Fatalf("steps differ from %s (run go test ./quant -run Q8Generate -update)", goldenGenerate)
+					require.Failf(t, "unexpected result", "steps differ from %s (run go test ./engine -run Q8Generate -update)", goldenGenerate)
 				}
 				for i := range want {
 					if i >= len(steps) || !reflect.DeepEqual(steps[i], want[i]) {
-						t.Fatalf("step %d differs from the Go references:\n got %+v\nwant %+v", i, at(steps, i), want[i])
+						require.Failf(t, "unexpected result", "step %d differs from the Go references:\n got %+v\nwant %+v", i, at(steps, i), want[i])
 					}
 				}
 				if len(steps) != len(want) {
-					t.Fatalf("%d steps, the Go references %d", len(steps), len(want))
+					require.Failf(t, "unexpected result", "%d steps, the Go references %d", len(steps), len(want))
 				}
 			})
 		}
@@ -101,7 +107,7 @@ func writeGoldenGenerate(t *testing.T, digests map[string]string) {
 		rows = append(rows, name+" "+digests[name])
 	}
 	writeGolden(t, goldenGenerate, "# sha256 of the JSON of each case's steps (TestQ8GenerateSameOnEveryPath) with the Go references;\n"+
-		"# written by go test ./quant -run Q8Generate -update\n", rows)
+		"# written by go test ./engine -run Q8Generate -update\n", rows)
 }
 
 func readGoldenGenerate(t *testing.T) map[string]string {

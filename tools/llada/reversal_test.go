@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"unmask/engine"
+	"unmask/engine/reversal"
 	"unmask/engine/words"
 )
 
@@ -68,7 +69,7 @@ func TestReversalCommand(t *testing.T) {
 	names := []string{"Kado", "Misu", "Tore", "Vali", "Pema", "Suli"}
 	for _, causal := range []bool{true, false} {
 		m, path := reversalModel(t, names, causal)
-		set := reversalSet{Canvas: 7} // "Who is X 's mentor?" (6 tokens) + the answer
+		set := reversal.Set{Canvas: 7} // "Who is X 's mentor?" (6 tokens) + the answer
 		for i, name := range names {
 			q := "Who is " + name + "'s mentor?"
 			answer := argmaxAnswer(t, m, q)
@@ -76,12 +77,12 @@ func TestReversalCommand(t *testing.T) {
 			if i%3 == 0 { // forward wrong, backward right
 				fw, bw = bw, fw
 			}
-			set.Forward = append(set.Forward, reversalItem{q, fw})
-			set.Backward = append(set.Backward, reversalItem{q, bw})
+			set.Forward = append(set.Forward, reversal.Item{Question: q, Answer: fw})
+			set.Backward = append(set.Backward, reversal.Item{Question: q, Answer: bw})
 		}
 		raw, err := json.Marshal(set)
 		require.NoError(t, err)
-		qpath := filepath.Join(filepath.Dir(path), questionsFile)
+		qpath := filepath.Join(filepath.Dir(path), reversal.File)
 		require.NoError(t, os.WriteFile(qpath, raw, 0o644))
 		code, stdout, stderr := llada("reversal", "--model", path)
 		require.Zero(t, code, stderr)

@@ -27,6 +27,7 @@ type reversalView struct {
 	sides  [2]*sideRunner // reversalModels order: LLaDA, AR
 	picked int           // index of the fact asked about
 	asked  *reversal.Item
+	dir    string    // the direction of asked: "forward" or "backward"
 	answer [2]string // each side's answer to asked
 	done   [2]bool
 	view   int // the step both canvases show while animating
@@ -52,7 +53,8 @@ func (v *reversalView) OnMount(ctx app.Context) {
 		v.sides[i] = newSideRunner(ctx)
 		v.sides[i].withModel(ctx, reversalModels[i].File, func(app.Context) {})
 	}
-	u := ctx.Page().URL().ResolveReference(&url.URL{Path: reversalQuestions}).String()
+	// The site serves web/ beside its page, under whatever path it has.
+	u := ctx.Page().URL().ResolveReference(&url.URL{Path: "web/" + reversalQuestions}).String()
 	ctx.Async(func() {
 		set, err := fetchQuestions(u)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -104,11 +106,11 @@ func (v *reversalView) ready() bool {
 }
 
 // ask puts one question to both models; their canvases animate the answer.
-func (v *reversalView) ask(ctx app.Context, it reversal.Item) {
+func (v *reversalView) ask(ctx app.Context, it reversal.Item, dir string) {
 	if !v.ready() {
 		return
 	}
-	v.asked, v.answer, v.done, v.view = &it, [2]string{}, [2]bool{}, 0
+	v.asked, v.dir, v.answer, v.done, v.view = &it, dir, [2]string{}, [2]bool{}, 0
 	for i, s := range v.sides {
 		side := i
 		v.question(ctx, s, it, true, func(ctx app.Context, answer string) {
@@ -271,9 +273,9 @@ func (v *reversalView) renderAsk() app.UI {
 			})),
 		app.Div().Class("actions ask").Body(
 			app.Button().Type("button").Class("secondary").DataSet("testid", "reversal-forward").Disabled(!v.ready()).
-				OnClick(func(ctx app.Context, e app.Event) { v.ask(ctx, fw) }).Text("Forward: "+fw.Question),
+				OnClick(func(ctx app.Context, e app.Event) { v.ask(ctx, fw, reversalDirections[0]) }).Text("Forward: "+fw.Question),
 			app.Button().Type("button").Class("secondary").DataSet("testid", "reversal-backward").Disabled(!v.ready()).
-				OnClick(func(ctx app.Context, e app.Event) { v.ask(ctx, bw) }).Text("Backward: "+bw.Question),
+				OnClick(func(ctx app.Context, e app.Event) { v.ask(ctx, bw, reversalDirections[1]) }).Text("Backward: "+bw.Question),
 		),
 	)
 }
@@ -304,7 +306,7 @@ func (v *reversalView) renderSide(i int) app.UI {
 		app.H3().Text(entry.Name),
 		app.P().Class("help").Text(entry.Note),
 		&canvasView{Name: "reversal-" + model + "-canvas", Cells: cells, Tokens: tokens, Selected: -1, EOS: eosID(modelOf(s)), Planned: 2},
-		app.P().Class("answer").DataSet("testid", "reversal-answer").DataSet("model", model).Aria("live", "polite").Text(verdict),
+		app.P().Class("answer").DataSet("testid", "reversal-answer").DataSet("model", model).DataSet("direction", v.dir).Aria("live", "polite").Text(verdict),
 		app.If(s != nil && s.err != "", app.P().Class("problem").Text(errOf(s))),
 	)
 }

@@ -145,7 +145,7 @@ func (p *comparePane) number(id, label string, v, lo, hi int, set func(*Settings
 func (p *comparePane) real(id, label string, v, lo, hi float64, set func(*Settings, float64)) app.UI {
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
-		app.Input().Type("number").ID(id).DataSet("testid", id).Min(lo).Max(hi).Step(0.05).Value(v).Disabled(p.Disabled).
+		app.Input().Type("number").ID(id).DataSet("testid", id).Min(lo).Max(hi).Step(0.05).Value(strconv.FormatFloat(v, 'g', -1, 64)).Disabled(p.Disabled).
 			OnChange(func(ctx app.Context, e app.Event) {
 				if f, err := strconv.ParseFloat(ctx.JSSrc().Get("value").String(), 64); err == nil && f == f {
 					p.change(ctx, func(s *Settings) { set(s, min(max(f, lo), hi)) })

@@ -26,6 +26,9 @@ func compareSettings(id string, change func(o *engine.Options)) Settings {
 		s = modelDefaults(entry.ID)
 	}
 	s.Model = entry.ID
+	if entry.ID != models[0].ID && entry.ID != models[1].ID {
+		s.Blank = 1 // the reversal pair's names are one token each, on a canvas of 8
+	}
 	o := &s.Options
 	o.GenLength, o.Steps, o.BlockLength, o.Temperature, o.Seed = 32, 32, 8, 0, 7
 	s.PinSeed = true

@@ -45,12 +45,15 @@ func (v *compareView) OnMount(ctx app.Context) {
 		if c, ok := a.Value.(sideChange); ok && c.Side >= 0 && c.Side < 2 && !v.busy() {
 			v.sides[c.Side], v.preset = c.Settings, ""
 			v.writeURL(ctx)
+			v.previewAll(ctx)
 		}
 	})
 	for i := range v.runners {
 		v.runners[i] = newSideRunner(ctx)
 	}
 	holdGC()
+	v.writeURL(ctx) // the whole configuration, whatever the link left out
+	v.previewAll(ctx)
 }
 
 func (v *compareView) OnDismount() {
@@ -61,7 +64,11 @@ func (v *compareView) OnDismount() {
 	}
 }
 
-func (v *compareView) busy() bool { return v.runners[0].busy() || v.runners[1].busy() }
+// busy says whether a side is loading or running (or the workers are not
+// started yet).
+func (v *compareView) busy() bool {
+	return v.runners[0] == nil || v.runners[0].busy() || v.runners[1].busy()
+}
 
 // writeURL records the settings in the address bar without a navigation.
 func (v *compareView) writeURL(ctx app.Context) {
@@ -82,6 +89,44 @@ func (v *compareView) pickPreset(ctx app.Context, id string) {
 		r.trace, r.err = nil, ""
 	}
 	v.writeURL(ctx)
+	v.previewAll(ctx)
+}
+
+// request is side i's generation: the shared prompt with its settings.
+// An autoregressive model reads only the text before the first blank; note
+// then says so.
+func (v *compareView) request(i int) (req protocol.GenerateRequest, note string) {
+	r, s := v.runners[i], v.sides[i]
+	entry, _ := anyModelByID(s.Model)
+	prompt := v.prompt
+	if before, _, blank := strings.Cut(prompt, "___"); blank && r.model.Config.Causal {
+		prompt = strings.TrimRight(before, " ")
+		note = "A left-to-right model cannot look at text after the blank: " +
+			"it sees only “" + strings.TrimSpace(before) + "” and continues from there."
+	}
+	o := s.Options
+	o.TopK = 1
+	return protocol.GenerateRequest{Prompt: prompt, Blank: s.Blank, Chat: entry.Chat && r.model.Chat,
+		Options: protocol.WireOptions(o)}, note
+}
+
+// previewAll shows each side's starting canvas (its prompt and masks) once
+// its model is in, as the page does: the canvas is drawn before a run, so
+// a run's steps only change cells.
+func (v *compareView) previewAll(ctx app.Context) {
+	for i, r := range v.runners {
+		side := i
+		r.withModel(ctx, modelFile(v.sides[i].Model), func(ctx app.Context) {
+			req, _ := v.request(side)
+			want := v.prompt
+			r.client.Tokenize(ctx, req, func(ctx app.Context, ids []int) {
+				if r.model != nil && v.prompt == want {
+					r.preview = previewCells(ids, req.Options.GenLength, r.model.Config.MaskTokenID)
+				}
+			}, func(app.Context, *engineError) { r.preview = nil })
+			collectWhenIdle(ctx, v.busy)
+		})
+	}
 }
 
 // run starts both sides at once, each loading its model first if needed.
@@ -91,22 +136,11 @@ func (v *compareView) run(ctx app.Context) {
 	}
 	v.view, v.following, v.notes = 0, true, [2]string{}
 	for i, r := range v.runners {
-		side, s := i, v.sides[i]
-		entry, _ := anyModelByID(s.Model)
+		side := i
 		r.trace = nil
-		r.withModel(ctx, entry.File, func(ctx app.Context) {
-			prompt := v.prompt
-			if before, _, blank := strings.Cut(prompt, "___"); blank && r.model.Config.Causal {
-				// A left-to-right model reads only what comes before the
-				// first blank and continues from there.
-				prompt = strings.TrimRight(before, " ")
-				v.notes[side] = "A left-to-right model cannot look at text after the blank: " +
-					"it sees only “" + strings.TrimSpace(before) + "” and continues from there."
-			}
-			o := s.Options
-			o.TopK = 1
-			req := protocol.GenerateRequest{Prompt: prompt, Blank: s.Blank, Chat: entry.Chat && r.model.Chat,
-				Options: protocol.WireOptions(o)}
+		r.withModel(ctx, modelFile(v.sides[i].Model), func(ctx app.Context) {
+			req, note := v.request(side)
+			v.notes[side] = note
 			r.generate(ctx, req, func(ctx app.Context) {
 				if v.following {
 					v.view = v.longest()
@@ -140,8 +174,11 @@ func (v *compareView) pane(i int) app.UI {
 	if r := v.runners[i]; r != nil {
 		p.Tokens, p.EOS, p.Problem = r.tokens(), eosID(r.model), r.err
 		p.Causal = r.model != nil && r.model.Config.Causal && r.file == modelFile(v.sides[i].Model)
-		if r.trace != nil {
+		p.Cells = r.preview
+		if r.trace != nil && r.trace.Len() > 0 {
 			p.Cells = r.trace.View(min(v.view, r.trace.Len()))
+		}
+		if r.trace != nil {
 			p.Stats = statsOf(r.trace)
 			if r.trace.Done != nil {
 				p.Order = r.trace.CommitOrder()
@@ -158,7 +195,12 @@ func modelFile(id string) string {
 
 func (v *compareView) Render() app.UI {
 	status := "Pick a preset or set each side, then press Run both."
+	failed := v.runners[0] != nil && (v.runners[0].err != "" || v.runners[1].err != "")
 	switch {
+	case failed && !v.busy():
+		status = "A side could not run: its panel says why."
+	case v.runners[0] != nil && (v.runners[0].loading || v.runners[1].loading):
+		status = "Loading the models…"
 	case v.busy():
 		status = "Running both sides…"
 	case v.runners[0] != nil && v.runners[0].trace != nil && v.runners[0].trace.Done != nil:
@@ -170,7 +212,7 @@ func (v *compareView) Render() app.UI {
 		note = p.Note
 	}
 	return app.Div().Class("page").Body(
-		&appHeader{Status: status},
+		&appHeader{Status: status, StatusError: failed && !v.busy()},
 		newViewNav(viewCompare),
 		app.If(len(v.notices) > 0, app.P().Class("notice").Role("alert").Text("Some settings in the link were changed or ignored: "+strings.Join(v.notices, "; "))),
 		app.Main().Class("view").DataSet("testid", "view-compare").Body(
@@ -194,6 +236,7 @@ func (v *compareView) Render() app.UI {
 						OnChange(func(ctx app.Context, e app.Event) {
 							v.prompt, v.preset = ctx.JSSrc().Get("value").String(), ""
 							v.writeURL(ctx)
+							v.previewAll(ctx)
 						}),
 				),
 				app.Div().Class("actions").Body(

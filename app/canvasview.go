@@ -23,17 +23,25 @@ type canvasView struct {
 	Run       int      // the generation shown (data-run, for automated checks)
 	EOS       int      // the end-of-text id
 	ShowBlock bool     // outline the block of the step shown
+	Name      string   // the element's id and data-testid; "canvas" when empty (other views draw canvases too)
+}
+
+func (c *canvasView) name() string {
+	if c.Name == "" {
+		return "canvas"
+	}
+	return c.Name
 }
 
 func (c *canvasView) Render() app.UI {
 	if len(c.Cells) == 0 {
-		return app.Div().ID("canvas").Class("canvas empty").DataSet("testid", "canvas").DataSet("run", c.Run).Body(
+		return app.Div().ID(c.name()).Class("canvas empty").DataSet("testid", c.name()).DataSet("run", c.Run).Body(
 			app.P().Text(fmt.Sprintf("Press Generate: the prompt and %d masks appear here, and each step unmasks some of them.", c.Planned)),
 		)
 	}
 	// One handler on the canvas serves every cell (event delegation), so a
 	// step's update touches only the cells that changed.
-	return app.Div().ID("canvas").Class("canvas").DataSet("testid", "canvas").DataSet("run", c.Run).TabIndex(0).Role("group").
+	return app.Div().ID(c.name()).Class("canvas").DataSet("testid", c.name()).DataSet("run", c.Run).TabIndex(0).Role("group").
 		Aria("label", "Canvas, one cell per token. Arrow keys move the inspector, Escape closes it.").
 		OnKeyDown(c.onKey).
 		OnClick(c.onPointer).

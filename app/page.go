@@ -127,6 +127,7 @@ func (p *page) Render() app.UI {
 			Loaded: p.progress.Loaded, Total: p.progress.Total,
 			Kernel: p.kernel, KernelNote: p.kernelNote,
 		},
+		newViewNav(""),
 		app.If(len(p.notices) > 0, app.P().Class("notice").Role("alert").Text("Some settings in the link were changed or ignored: "+strings.Join(p.notices, "; "))),
 		app.Main().Class("layout").Body(
 			app.Section().Class("panel prompt-panel").Aria("label", "Prompt").Body(

@@ -49,6 +49,9 @@ func siteFiles(webDir string) ([]string, error) {
 		}
 		shipped[m.File] = true
 	}
+	for _, f := range viewFiles { // the Compare and reversal views' (reversalmodels.go)
+		shipped[f] = true
+	}
 	var files []string
 	err := filepath.WalkDir(webDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -28,6 +28,9 @@ type Config struct {
 	MaskTokenID    int     `json:"mask_token_id"`
 	EOSTokenID     int     `json:"eos_token_id"`
 	PadTokenID     int     `json:"pad_token_id"`
+	// Causal marks an autoregressive model: causal attention, the logits
+	// at a position predict the next token, decoded left to right.
+	Causal bool `json:"causal,omitempty"`
 }
 
 // ErrConfig reports a configuration the engine cannot run faithfully.

@@ -37,10 +37,16 @@ import (
 // (the reference would leave some masked), a cached step of that block
 // also runs them, and with GenLength 0 the whole canvas is one block.
 //
+// A causal (autoregressive) model is decoded left to right instead, one
+// token per step with a KV cache; see generateCausal.
+//
 // obs, when not nil, receives every step. ctx is checked before each
 // forward pass; on cancellation Generate returns the canvas so far and
 // ctx.Err().
 func (s *State) Generate(ctx context.Context, prompt []int, opts Options, obs Observer) ([]int, error) {
+	if s.Model.Config.Causal {
+		return s.generateCausal(ctx, prompt, opts, obs)
+	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}

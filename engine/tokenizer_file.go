@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"unmask/engine/bpe"
+	"unmask/engine/words"
 )
 
 // ErrTokenizerType reports a stored tokenizer this build cannot read.
@@ -13,10 +14,12 @@ var ErrTokenizerType = errors.New("unsupported tokenizer type")
 
 // MarshalTokenizer encodes t for the model file header. The stored form is
 // the implementation's own JSON object, whose "type" field names it
-// (bpe.FormatName for byte-level BPE).
+// (bpe.FormatName for byte-level BPE, words.FormatName for word-level).
 func MarshalTokenizer(t Tokenizer) (json.RawMessage, error) {
 	switch t := t.(type) {
 	case *bpe.Tokenizer:
+		return json.Marshal(t)
+	case *words.Tokenizer:
 		return json.Marshal(t)
 	}
 	return nil, fmt.Errorf("%w: %T cannot be stored", ErrTokenizerType, t)
@@ -33,6 +36,12 @@ func UnmarshalTokenizer(raw json.RawMessage) (Tokenizer, error) {
 	switch kind.Type {
 	case bpe.FormatName:
 		t := new(bpe.Tokenizer)
+		if err := json.Unmarshal(raw, t); err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		return t, nil
+	case words.FormatName:
+		t := new(words.Tokenizer)
 		if err := json.Unmarshal(raw, t); err != nil {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}

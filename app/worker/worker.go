@@ -282,8 +282,13 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 		return err
 	}
 	opts := req.Options.Engine()
-	if err := opts.Validate(); err != nil {
-		return err
+	// A causal model's options are checked by the engine, which refuses
+	// those that only mean something for diffusion (ErrCausalOptions);
+	// steps, blocks and remasking describe a denoising schedule it ignores.
+	if !m.Config.Causal {
+		if err := opts.Validate(); err != nil {
+			return err
+		}
 	}
 	// Buffers for the canvas in use, not the model's maximum; a longer
 	// canvas later gets a larger state.
@@ -298,8 +303,12 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	}
 	// Steps planned: with a threshold the linear schedule is not used and
 	// a step commits at least one mask, so at most one step per mask.
+	// A causal model writes one token per step, left to right.
 	planned := opts.Steps
-	if opts.Threshold > 0 {
+	switch {
+	case m.Config.Causal:
+		planned = opts.GenLength
+	case opts.Threshold > 0:
 		planned = opts.GenLength + masks
 	}
 	start := time.Now()

@@ -19,7 +19,12 @@
 //	sft-train.jsonl, sft-heldout.jsonl
 //	                            {"task","prompt","response","source"} per line
 //
+// With --reversal it writes the synthetic reversal-curse fact set to --out
+// instead (see reversal.go); nothing is downloaded.
+//
 // Usage: corpus [--dir DIR] [--out DIR] [--vocab N] [--heldout-every N] ...
+//
+//	corpus --reversal --out DIR [--facts N] [--train-qa N] [--seed S]
 package main
 
 import (
@@ -63,13 +68,27 @@ func run(args []string) error {
 	fs.IntVar(&o.Vocab, "vocab", 4096, "tokenizer vocabulary size, special tokens included (at most 65536)")
 	fs.IntVar(&o.HeldoutEvery, "heldout-every", 20, "hold out one document in this many")
 	fs.IntVar(&o.WordnetBytes, "wordnet-bytes", 1_000_000, "bytes of WordNet entries to keep (0: all)")
-	fs.Uint64Var(&o.SFTSeed, "seed", 1, "seed of the SFT set")
+	fs.Uint64Var(&o.SFTSeed, "seed", 1, "seed of the SFT set (with --reversal: of the names and facts)")
 	fs.Float64Var(&o.SFTPerPara, "sft-per-paragraph", 1, "SFT pairs made per paragraph, on average")
 	fs.IntVar(&o.SFTMaxTokens, "sft-max-response", 56, "longest SFT response in tokens")
 	fs.IntVar(&o.SFTMaxPrompt, "sft-max-prompt", 60, "longest SFT prompt in tokens, chat template not counted")
 	fs.IntVar(&o.DefineMinCount, "define-min-count", 10, "define pairs ask only about words the training prose uses at least this often (0: any word)")
+	reversal := fs.Bool("reversal", false, "write the synthetic reversal fact set to --out instead")
+	rev := reversalOptions{MinPerSide: 100}
+	fs.IntVar(&rev.Facts, "facts", 400, "with --reversal: pairs of invented people, one fact each")
+	fs.IntVar(&rev.TrainQA, "train-qa", 200, "with --reversal: facts also asked about (both ways) in training; the rest are evaluated")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reversal {
+		if o.Out == "" {
+			return fmt.Errorf("--reversal needs --out")
+		}
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return err
+		}
+		rev.Seed = o.SFTSeed
+		return writeReversal(o.Out, rev)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -112,6 +112,9 @@ type generateBench struct {
 }
 
 func (g *generateBench) run(m *engine.Model, threads int, stdout, stderr io.Writer) error {
+	if m.Config.Causal {
+		return g.runCausal(m, threads, stdout, stderr)
+	}
 	if g.opts.Steps == 0 {
 		g.opts.Steps = g.opts.GenLength
 	}
@@ -124,18 +127,9 @@ func (g *generateBench) run(m *engine.Model, threads int, stdout, stderr io.Writ
 	if err := g.opts.Validate(); err != nil {
 		return usageError{err}
 	}
-	text := g.prompt
-	if g.ids != "" {
-		text = ""
-	}
-	prompt, err := promptIDs(m, text, g.ids, g.chat, 4)
+	prompt, T, err := g.canvas(m)
 	if err != nil {
 		return err
-	}
-	T := len(prompt) + g.opts.GenLength
-	if T > m.Config.MaxSequenceLen {
-		return fmt.Errorf("%w: prompt %d + gen-length %d = %d tokens, limit %d",
-			engine.ErrTooLong, len(prompt), g.opts.GenLength, T, m.Config.MaxSequenceLen)
 	}
 	st := engine.NewState(m, T)
 	st.Threads = threads
@@ -149,4 +143,64 @@ func (g *generateBench) run(m *engine.Model, threads int, stdout, stderr io.Writ
 		"prompt_tokens": len(prompt), "gen_length": g.opts.GenLength, "block_length": g.opts.BlockLength,
 		"steps": g.opts.Steps, "threads": threads, "kernel_path": quant.KernelPath(), "generate": rows,
 	})
+}
+
+// arResult is a causal model's decoding speed with its KV cache.
+type arResult struct {
+	Tokens            int     `json:"tokens"`
+	MSPerToken        float64 `json:"ms_per_token"`
+	TokensPerS        float64 `json:"tokens_per_s"`
+	ForwardPasses     int     `json:"forward_passes"`
+	PositionsComputed int     `json:"positions_computed"`
+}
+
+// runCausal times left-to-right decoding of a causal model (one position
+// per pass against the KV cache), EOS suppressed so that every round
+// writes --gen-length tokens; the fastest of --rounds counts.
+func (g *generateBench) runCausal(m *engine.Model, threads int, stdout, stderr io.Writer) error {
+	if g.rounds < 1 {
+		return usageError{fmt.Errorf("--rounds %d, want >= 1", g.rounds)}
+	}
+	if g.opts.GenLength < 1 {
+		return usageError{fmt.Errorf("--gen-length %d, want >= 1", g.opts.GenLength)}
+	}
+	prompt, T, err := g.canvas(m)
+	if err != nil {
+		return err
+	}
+	st := engine.NewState(m, T)
+	st.Threads = threads
+	opts := engine.Options{GenLength: g.opts.GenLength, SuppressEOS: true}
+	rows, err := genbench.Run(context.Background(), st, prompt, opts, []genbench.Mode{{Cache: engine.NoCache}}, g.rounds)
+	if err != nil {
+		return err
+	}
+	r := rows[0]
+	res := arResult{Tokens: g.opts.GenLength, MSPerToken: r.MSPerToken, TokensPerS: 1000 / r.MSPerToken,
+		ForwardPasses: r.ForwardPasses, PositionsComputed: r.PositionsComputed}
+	fmt.Fprintf(stderr, "causal model, %d tokens after a %d-token prompt with the KV cache, %s kernels, %d threads: %.3f ms per token, %.0f tokens/s\n",
+		res.Tokens, len(prompt), quant.KernelPath(), threads, res.MSPerToken, res.TokensPerS)
+	return json.NewEncoder(stdout).Encode(map[string]any{
+		"prompt_tokens": len(prompt), "gen_length": g.opts.GenLength, "threads": threads,
+		"kernel_path": quant.KernelPath(), "ar": res,
+	})
+}
+
+// canvas is the benchmark's prompt and canvas length, refused when longer
+// than the model's max_sequence_length.
+func (g *generateBench) canvas(m *engine.Model) ([]int, int, error) {
+	text := g.prompt
+	if g.ids != "" {
+		text = ""
+	}
+	prompt, err := promptIDs(m, text, g.ids, g.chat, 4)
+	if err != nil {
+		return nil, 0, err
+	}
+	T := len(prompt) + g.opts.GenLength
+	if T > m.Config.MaxSequenceLen {
+		return nil, 0, fmt.Errorf("%w: prompt %d + gen-length %d = %d tokens, limit %d",
+			engine.ErrTooLong, len(prompt), g.opts.GenLength, T, m.Config.MaxSequenceLen)
+	}
+	return prompt, T, nil
 }

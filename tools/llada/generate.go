@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"slices"
+	"strings"
 	"io"
 	"os"
 	"os/signal"
@@ -47,9 +50,6 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	opts.Remasking = r
-	if err := opts.Validate(); err != nil {
-		return usageError{err}
-	}
 	if given := countSet(*prompt, *promptFile, *idList); given != 1 {
 		return usageError{fmt.Errorf("give exactly one of --prompt, --prompt-file and --ids")}
 	}
@@ -61,6 +61,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	m, err := loadModel(*modelPath)
 	if err != nil {
 		return err
+	}
+	if m.Config.Causal {
+		if err := refuseDiffusionFlags(fs); err != nil {
+			return err
+		}
+	} else if err := opts.Validate(); err != nil {
+		return usageError{err}
 	}
 	ids, err := promptIDs(m, *prompt, *idList, *chat, *blank)
 	if err != nil {
@@ -110,6 +117,25 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintln(stdout, text)
 	return err
+}
+
+// diffusionFlags only mean something for a diffusion model's reverse
+// process; a causal model decodes one token per step, left to right.
+var diffusionFlags = []string{"steps", "block-length", "cfg", "remasking", "threshold", "cache", "blank"}
+
+// refuseDiffusionFlags names the first diffusion-only flag given for a
+// causal model.
+func refuseDiffusionFlags(fs *flag.FlagSet) error {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(diffusionFlags, f.Name) {
+			given = append(given, "--"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		return usageError{fmt.Errorf("%w: %s (the model is causal: it decodes left to right, one token per step)", engine.ErrCausalOptions, strings.Join(given, ", "))}
+	}
+	return nil
 }
 
 // promptIDs parses the ids or encodes the prompt text (engine.PromptIDs).

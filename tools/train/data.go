@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,38 +13,45 @@ import (
 	"strings"
 
 	"unmask/engine"
-	"unmask/engine/bpe"
 	"unmask/tools/train/trainer"
 )
 
 // corpus is the data a run trains and evaluates on: the token streams
 // written by tools/corpus and, for SFT, the instruction pairs.
 type corpus struct {
-	tok              *bpe.Tokenizer
+	tok              tokenizer
 	train, heldout   []int32 // token streams
 	paragraphs       []int   // held-out token offsets where paragraphs start
 	sftTrain, sftDev []trainer.Example
 	sftDevText       []string // the held-out SFT prompts as text
 }
 
-// loadCorpus reads the corpus folder; for SFT also the instruction pairs,
-// only those of the named tasks when tasks is not empty.
-func loadCorpus(dir string, sft bool, respLen int, tasks []string) (*corpus, error) {
+// tokenizer is what the trainer needs of the corpus's tokenizer (byte-level
+// BPE, or word-level for the synthetic fact sets).
+type tokenizer interface {
+	engine.Tokenizer
+	VocabSize() int
+}
+
+// loadCorpus reads the corpus folder: the token streams, unless onlyPairs
+// (an objective that trains on the pairs alone); with sft also the
+// instruction pairs, only those of the named tasks when tasks is not
+// empty.
+func loadCorpus(dir string, sft, onlyPairs bool, respLen int, tasks []string) (*corpus, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w (build it with go run ./tools/corpus)", err)
 	}
-	c := &corpus{tok: new(bpe.Tokenizer)}
-	if err := json.Unmarshal(raw, c.tok); err != nil {
+	stored, err := engine.UnmarshalTokenizer(raw)
+	if err != nil {
 		return nil, fmt.Errorf("corpus: tokenizer.json: %w", err)
 	}
-	if c.train, err = readTokens(filepath.Join(dir, "train.bin"), c.tok.VocabSize()); err != nil {
-		return nil, err
+	tok, ok := stored.(tokenizer)
+	if !ok {
+		return nil, fmt.Errorf("corpus: tokenizer.json: %T has no vocabulary size", stored)
 	}
-	if c.heldout, err = readTokens(filepath.Join(dir, "heldout.bin"), c.tok.VocabSize()); err != nil {
-		return nil, err
-	}
-	if c.paragraphs, err = readOffsets(filepath.Join(dir, "heldout.idx"), len(c.heldout)); err != nil {
+	c := &corpus{tok: tok}
+	if err := c.readStreams(dir, onlyPairs); err != nil {
 		return nil, err
 	}
 	if sft {
@@ -55,6 +63,23 @@ func loadCorpus(dir string, sft bool, respLen int, tasks []string) (*corpus, err
 		}
 	}
 	return c, nil
+}
+
+// readStreams reads the training and held-out token streams and where the
+// held-out paragraphs start; with onlyPairs, nothing.
+func (c *corpus) readStreams(dir string, onlyPairs bool) error {
+	if onlyPairs {
+		return nil
+	}
+	var err error
+	if c.train, err = readTokens(filepath.Join(dir, "train.bin"), c.tok.VocabSize()); err != nil {
+		return err
+	}
+	if c.heldout, err = readTokens(filepath.Join(dir, "heldout.bin"), c.tok.VocabSize()); err != nil {
+		return err
+	}
+	c.paragraphs, err = readOffsets(filepath.Join(dir, "heldout.idx"), len(c.heldout))
+	return err
 }
 
 // readTokens reads little-endian uint16 token ids, checking each against
@@ -114,12 +139,16 @@ func (c *corpus) readSFT(path string, respLen int, tasks []string) ([]trainer.Ex
 		if len(tasks) > 0 && !slices.Contains(tasks, pair.Task) {
 			continue
 		}
-		prompt, err := engine.ChatIDs(c.tok, c.tok.Encode(pair.Prompt))
-		if err != nil {
+		// The chat template where the tokenizer has one (the fact sets'
+		// word-level tokenizer has none: their prompts are plain text).
+		prompt := c.tok.Encode(pair.Prompt)
+		if chat, err := engine.ChatIDs(c.tok, prompt); err == nil {
+			prompt = chat
+		} else if !errors.Is(err, engine.ErrNoChat) {
 			return nil, nil, err
 		}
 		resp := c.tok.Encode(pair.Response)
-		if len(resp) >= respLen {
+		if respLen > 0 && len(resp) >= respLen {
 			return nil, nil, fmt.Errorf("corpus: %s line %d: response of %d tokens does not fit --resp-len %d", path, line, len(resp), respLen)
 		}
 		out = append(out, trainer.Example{Prompt: int32s(prompt), Response: int32s(resp)})

@@ -86,13 +86,13 @@ func newTrainerRun(s settings, o options, mf modelFlags, explicit map[string]boo
 	if o.outDType != "f32" && o.outDType != "q8" {
 		return nil, fmt.Errorf("--out-dtype %q: want f32 or q8", o.outDType)
 	}
-	data, err := loadCorpus(o.data, s.Objective == trainer.SFT, s.RespLen, s.Tasks)
+	data, err := loadCorpus(o.data, s.pairs(), s.pairs(), s.RespLen, s.Tasks)
 	if err != nil {
 		return nil, err
 	}
 	t.data = data
-	if s.Objective == trainer.SFT {
-		need := data.maxPrompt() + s.RespLen
+	if s.pairs() {
+		need := data.maxPrompt() + max(s.RespLen, 1)
 		if !explicit["seq"] && state == nil {
 			s.Seq = need
 		}
@@ -213,9 +213,12 @@ func (t *trainerRun) fill(b *trainer.Batch, objective string, stream []int32, pa
 	case trainer.LLaDA:
 		windows(t.buf, stream, B, T, rng)
 		trainer.FillPretrain(b, t.buf[:B*T], int32(c.MaskTokenID), t.s.RandomLength, rng)
-	case trainer.SFT:
+	case trainer.SFT, trainer.ARSFT:
 		for i := range t.sftPick {
 			t.sftPick[i] = nextPair()
+		}
+		if objective == trainer.ARSFT {
+			return trainer.FillARPairs(b, t.sftPick, int32(c.EOSTokenID))
 		}
 		return trainer.FillSFT(b, t.sftPick, t.s.RespLen, int32(c.MaskTokenID), int32(c.EOSTokenID), rng)
 	}
@@ -322,8 +325,13 @@ func (t *trainerRun) loop() error {
 			t.rec.Heldout = append(t.rec.Heldout, point{Step: t.step, Tokens: t.rec.Tokens, Objective: objective, Loss: held})
 			fmt.Fprintf(t.stdout, "eval step %d tokens %d %s: train %.4f held-out %.4f lr %.3g\n",
 				t.step, t.rec.Tokens, objective, lossSum/float64(lossN), held, sched.LR(rel))
+			if t.o.snapshots != "" {
+				if err := t.writeModel(filepath.Join(t.o.snapshots, fmt.Sprintf("step-%d.unmask", t.step))); err != nil {
+					return err
+				}
+			}
 		}
-		if t.o.sampleEvery > 0 && t.step%t.o.sampleEvery == 0 && objective != trainer.AR {
+		if t.o.sampleEvery > 0 && t.step%t.o.sampleEvery == 0 && !trainer.Causal(objective) {
 			if err := t.printSamples(); err != nil {
 				return err
 			}
@@ -365,7 +373,7 @@ func (t *trainerRun) loop() error {
 	if t.tty {
 		fmt.Fprintln(t.stderr)
 	}
-	if objective, _, _ := t.phase(s.Steps - 1); objective != trainer.AR {
+	if objective, _, _ := t.phase(s.Steps - 1); !trainer.Causal(objective) {
 		if err := t.printSamples(); err != nil {
 			return err
 		}
@@ -403,6 +411,8 @@ func (t *trainerRun) checkpoint() error {
 // writeModel encodes the current weights (with the tokenizer) atomically.
 func (t *trainerRun) writeModel(path string) error {
 	m := t.params.Model(t.data.tok)
+	objective, _, _ := t.phase(max(0, t.step-1))
+	m.Config.Causal = trainer.Causal(objective) // next-token logits: decoded left to right
 	if t.o.outDType == quant.Q8.String() {
 		m = m.Quantize(t.o.group)
 	}
@@ -449,18 +459,26 @@ func (t *trainerRun) printSamples() error {
 			shown = append(shown, t.data.tok.Decode(ints(p)))
 		}
 	}
-	const genLen = 64
+	longest := 0
+	for _, p := range prompts {
+		longest = max(longest, len(p))
+	}
+	// 64 tokens in blocks of 32; an answer that fills the rest of a canvas
+	// shorter than that (--resp-len 0) in one block, a token per step.
+	genLen, blockLen, steps := 64, 32, 64
+	if limit := t.params.Config.MaxSequenceLen - longest; limit < genLen {
+		genLen, blockLen, steps = limit, limit, limit
+	}
+	if genLen < 1 {
+		return nil // no room to generate after the prompts
+	}
 	if t.sampler == nil {
-		longest := 0
-		for _, p := range prompts {
-			longest = max(longest, len(p))
-		}
 		var err error
 		if t.sampler, err = trainer.NewNet(t.params, len(prompts), longest+genLen, t.pool); err != nil {
 			return err
 		}
 	}
-	gen, err := t.sampler.Generate(prompts, genLen, 32, 64)
+	gen, err := t.sampler.Generate(prompts, genLen, blockLen, steps)
 	if err != nil {
 		return err
 	}

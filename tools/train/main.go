@@ -1,6 +1,6 @@
 // Command train trains Unmask's LLaDA models on this machine's CPUs.
 //
-//	train --data DIR --out FILE [--objective llada|sft|ar] [--ar-steps N]
+//	train --data DIR --out FILE [--objective llada|sft|ar|ar-sft] [--ar-steps N]
 //	      [--steps N --batch B --seq T --lr LR --warmup N]
 //	      [--d-model D --layers L --heads H --kv-heads K --hidden F]
 //	      [--init FILE] [--ckpt-dir DIR] [--resume]
@@ -9,7 +9,10 @@
 // the LLaDA bound; --ar-steps first trains the same network as a causal
 // next-token model, which at this budget gives a far better starting point
 // (then the moments are reset and the schedule restarts). sft fine-tunes a
-// model given with --init on instruction pairs. Progress goes to stderr;
+// model given with --init on instruction pairs; ar-sft trains a causal
+// next-token model on the same pairs (the model file is marked causal, as
+// after ar). With --scratch the pair objectives start from fresh weights
+// (the synthetic fact sets). Progress goes to stderr;
 // held-out evaluations and samples to stdout. Checkpoints (weights,
 // optimiser state, step, random state) are written to --ckpt-dir every
 // --ckpt-every and on SIGINT/SIGTERM; --resume continues from there.
@@ -62,6 +65,8 @@ type settings struct {
 	RespLen      int     `json:"resp_len"`
 	InitStd      float64 `json:"init_std"`
 	Init         string  `json:"init,omitempty"`
+	// Scratch lets the pair objectives start from fresh weights.
+	Scratch bool `json:"scratch,omitempty"`
 	// Tasks limits SFT to the pairs of these tasks (empty: all of them).
 	Tasks []string `json:"tasks,omitempty"`
 }
@@ -69,6 +74,7 @@ type settings struct {
 // options are the flags that may change between a run and its resumption.
 type options struct {
 	data, out, outDType, ckptDir, plot string
+	snapshots                          string // folder for a model file at every held-out evaluation
 	group                              int
 	ckptEvery, timeLimit               time.Duration
 	evalEvery, evalBatches             int
@@ -98,6 +104,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.data, "data", defaultDir(), "corpus directory (train.bin, heldout.bin, tokenizer.json, sft-*.jsonl)")
 	fs.StringVar(&o.out, "out", "", "model file to write at each checkpoint and at the end")
 	fs.StringVar(&o.outDType, "out-dtype", "f32", "dtype of --out: f32 or q8")
+	fs.StringVar(&o.snapshots, "snapshots", "", "folder for a model file (--out-dtype) at every held-out evaluation, step-N.unmask: for learning curves")
 	fs.IntVar(&o.group, "group", 0, "q8 scale group length (0: one scale per row)")
 	fs.StringVar(&o.ckptDir, "ckpt-dir", defaultDir("train"), "directory for the training state")
 	fs.StringVar(&o.plot, "plot", "", "loss curve PNG (default CKPT-DIR/loss.png)")
@@ -111,7 +118,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "worker goroutines")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run saved in --ckpt-dir")
 
-	fs.StringVar(&s.Objective, "objective", trainer.LLaDA, "llada (pre-training), sft or ar")
+	fs.StringVar(&s.Objective, "objective", trainer.LLaDA, "llada (pre-training), sft, ar or ar-sft (next-token on the SFT pairs)")
+	fs.BoolVar(&s.Scratch, "scratch", false, "sft and ar-sft: start from fresh weights instead of --init")
 	fs.IntVar(&s.ARSteps, "ar-steps", 0, "llada only: first train this many steps autoregressively")
 	fs.IntVar(&s.Steps, "steps", 1000, "total optimiser steps")
 	fs.IntVar(&s.Batch, "batch", 16, "sequences per step")
@@ -125,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&s.Clip, "clip", 1, "global gradient norm clip (0: none)")
 	fs.Uint64Var(&s.Seed, "seed", 1, "seed of initialisation, data order and masks")
 	fs.Float64Var(&s.RandomLength, "random-length", 0.01, "share of pre-training sequences cut to a random length")
-	fs.IntVar(&s.RespLen, "resp-len", 64, "sft: response length after EOS padding")
+	fs.IntVar(&s.RespLen, "resp-len", 64, "sft: response length after EOS padding (0: to the end of the canvas)")
 	fs.Float64Var(&s.InitStd, "init-std", 0.02, "standard deviation of the initial weights")
 	fs.StringVar(&s.Init, "init", "", "model file to start from (sft from a base model, or any warm start)")
 
@@ -168,8 +176,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func (s *settings) validate() error {
 	switch {
-	case s.Objective != trainer.LLaDA && s.Objective != trainer.SFT && s.Objective != trainer.AR:
-		return fmt.Errorf("--objective %q: want llada, sft or ar", s.Objective)
+	case s.Objective != trainer.LLaDA && s.Objective != trainer.SFT && s.Objective != trainer.AR && s.Objective != trainer.ARSFT:
+		return fmt.Errorf("--objective %q: want llada, sft, ar or ar-sft", s.Objective)
 	case s.ARSteps < 0 || s.ARSteps > 0 && s.Objective != trainer.LLaDA:
 		return errors.New("--ar-steps needs --objective llada and a value >= 0")
 	case s.Steps <= 0 || s.ARSteps >= s.Steps && s.ARSteps > 0:
@@ -178,12 +186,19 @@ func (s *settings) validate() error {
 		return fmt.Errorf("--batch %d and --seq %d must be positive (seq > 1)", s.Batch, s.Seq)
 	case !(s.LR > 0) || s.MinLR < 0 || s.MinLR > 1 || s.Warmup < 0:
 		return errors.New("--lr must be > 0, --min-lr in [0, 1], --warmup >= 0")
-	case s.Objective == trainer.SFT && s.Init == "":
-		return errors.New("--objective sft needs --init (the base model)")
-	case len(s.Tasks) > 0 && s.Objective != trainer.SFT:
-		return errors.New("--tasks needs --objective sft")
+	case s.pairs() && (s.Init == "") == !s.Scratch:
+		return fmt.Errorf("--objective %s needs exactly one of --init (the base model) and --scratch", s.Objective)
+	case !s.pairs() && s.Scratch:
+		return errors.New("--scratch needs --objective sft or ar-sft")
+	case len(s.Tasks) > 0 && !s.pairs():
+		return errors.New("--tasks needs --objective sft or ar-sft")
+	case s.RespLen < 0:
+		return fmt.Errorf("--resp-len %d, want >= 0", s.RespLen)
 	case s.RandomLength < 0 || s.RandomLength > 1:
 		return fmt.Errorf("--random-length %v outside [0, 1]", s.RandomLength)
 	}
 	return nil
 }
+
+// pairs reports an objective that trains on the SFT pairs.
+func (s *settings) pairs() bool { return s.Objective == trainer.SFT || s.Objective == trainer.ARSFT }

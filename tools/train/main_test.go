@@ -16,6 +16,7 @@ import (
 
 	"unmask/engine"
 	"unmask/engine/bpe"
+	"unmask/engine/words"
 	"unmask/tools/train/trainer"
 )
 
@@ -137,9 +138,12 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		{[]string{"--objective", "gpt"}, "--objective"},
 		{[]string{"--ar-steps", "5", "--objective", "ar"}, "--ar-steps"},
 		{[]string{"--ar-steps", "10", "--steps", "10"}, "--steps"},
-		{[]string{"--objective", "sft"}, "needs --init"},
+		{[]string{"--objective", "sft"}, "needs exactly one of --init"},
+		{[]string{"--objective", "ar-sft", "--init", "base.bin", "--scratch"}, "needs exactly one of --init"},
+		{[]string{"--scratch"}, "--scratch needs --objective sft or ar-sft"},
+		{[]string{"--objective", "sft", "--scratch", "--resp-len", "-1"}, "--resp-len"},
 		{[]string{"--lr", "0"}, "--lr"},
-		{[]string{"--tasks", "repeat"}, "--tasks needs --objective sft"},
+		{[]string{"--tasks", "repeat"}, "--tasks needs --objective sft or ar-sft"},
 		{[]string{"--tasks", " , "}, "no task named"},
 		{[]string{"--objective", "sft", "--init", "base.bin", "--tasks", "define"}, "no pairs of the tasks define"},
 		{[]string{"--seq", "400"}, "max_sequence_length"},
@@ -151,5 +155,52 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 			"--layers", "1", "--heads", "2", "--hidden", "32", "--max-seq", "64", "--steps", "1"}, tc.args...)
 		_, err := runTrain(t, args...)
 		assert.ErrorContains(t, err, tc.want, "args %v", tc.args)
+	}
+}
+
+// factCorpus writes a pairs-only corpus as corpus --reversal lays it out:
+// a word-level tokenizer without a chat template, statements (empty
+// prompts) and QA pairs, and no token streams.
+func factCorpus(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	tok, err := words.New([]string{"Who", "Whose", "is", "'s", "mentor", "?", ".", "Kado", "Misu", "Tore", "Vali"}, []string{"eos", "mask"})
+	require.NoError(t, err)
+	raw, err := json.Marshal(tok)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), raw, 0o644))
+	pairs := `{"task":"statement","prompt":"","response":"Kado's mentor is Misu."}
+{"task":"forward","prompt":"Who is Kado's mentor?","response":"Misu"}
+{"task":"backward","prompt":"Whose mentor is Misu?","response":"Kado"}
+{"task":"statement","prompt":"","response":"Tore's mentor is Vali."}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sft-train.jsonl"), []byte(pairs), 0o644))
+	held := `{"task":"forward","prompt":"Who is Tore's mentor?","response":"Vali"}
+{"task":"backward","prompt":"Whose mentor is Vali?","response":"Tore"}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sft-heldout.jsonl"), []byte(held), 0o644))
+	return dir
+}
+
+// The two objectives of the reversal models, from scratch on the same
+// pairs: the masked-diffusion one writes a diffusion model, the next-token
+// one a causal model.
+func TestTrainPairsFromScratch(t *testing.T) {
+	data := factCorpus(t)
+	for _, tc := range []struct {
+		objective string
+		causal    bool
+	}{{"sft", false}, {"ar-sft", true}} {
+		model := filepath.Join(t.TempDir(), tc.objective+".unmask")
+		out, err := runTrain(t, "--data", data, "--ckpt-dir", filepath.Join(t.TempDir(), "c"), "--out", model,
+			"--objective", tc.objective, "--scratch", "--resp-len", "0", "--seq", "8", "--max-seq", "8", "--batch", "4",
+			"--steps", "3", "--eval-every", "3", "--eval-batches", "1", "--samples", "2",
+			"--d-model", "32", "--layers", "1", "--heads", "2", "--hidden", "32")
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "done: 3 steps", tc.objective)
+		m, err := engine.LoadFile(model)
+		require.NoError(t, err)
+		assert.Equal(t, tc.causal, m.Config.Causal, tc.objective)
+		assert.Equal(t, []int{7, 3, 4, 2, 8, 6}, m.Tokenizer.Encode("Kado's mentor is Misu."), "the word-level tokenizer travels in the model file")
 	}
 }

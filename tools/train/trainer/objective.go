@@ -10,7 +10,13 @@ const (
 	LLaDA = "llada" // masked-diffusion pre-training
 	SFT   = "sft"   // masked-diffusion supervised fine-tuning
 	AR    = "ar"    // causal next-token prediction (warm-up of the same network)
+	// ARSFT is causal next-token prediction on the SFT pairs (prompt,
+	// response and its EOS): the autoregressive counterpart of SFT.
+	ARSFT = "ar-sft"
 )
+
+// Causal reports whether an objective trains an autoregressive model.
+func Causal(objective string) bool { return objective == AR || objective == ARSFT }
 
 // MaskEps is LLaDA's floor on the mask ratio: p = (1-eps)·t + eps.
 const MaskEps = 1e-3
@@ -82,10 +88,12 @@ type Example struct {
 }
 
 // FillSFT builds a LLaDA SFT batch from B examples. The response is padded
-// with EOS (or cut) to respLen tokens, and the padding counts as response,
-// so the model learns where answers end. The prompt is never masked; each
-// response token is masked with the sequence's probability p and carries
-// the loss CE/(p·respLen·B). Positions past prompt+respLen are padding.
+// with EOS (or cut) to respLen tokens (0: to the end of the canvas, T minus
+// the prompt), and the padding counts as response, so the model learns
+// where answers end. The prompt is never masked (an empty prompt makes the
+// pair a plain text whose every token may be); each response token is
+// masked with the sequence's probability p and carries the loss
+// CE/(p·respLen·B). Positions past prompt+respLen are padding.
 func FillSFT(b *Batch, examples []Example, respLen int, mask, eos int32, rng *rand.Rand) error {
 	B, T := b.B, b.T
 	if len(examples) < B {
@@ -96,12 +104,16 @@ func FillSFT(b *Batch, examples []Example, respLen int, mask, eos int32, rng *ra
 	maskRatios(rng, B, p)
 	for s := range B {
 		ex := examples[s]
-		n := len(ex.Prompt) + respLen
-		if n > T {
-			return fmt.Errorf("%w: prompt of %d tokens + response of %d exceeds %d", ErrBatch, len(ex.Prompt), respLen, T)
+		resp := respLen
+		if resp == 0 {
+			resp = T - len(ex.Prompt)
+		}
+		n := len(ex.Prompt) + resp
+		if n > T || resp <= len(ex.Response) && respLen == 0 {
+			return fmt.Errorf("%w: prompt of %d tokens + response of %d (with its EOS) exceeds %d", ErrBatch, len(ex.Prompt), max(resp, len(ex.Response)+1), T)
 		}
 		b.Lens[s] = int32(n)
-		w := float32(1 / (p[s] * float64(respLen) * float64(B)))
+		w := float32(1 / (p[s] * float64(resp) * float64(B)))
 		for t := range T {
 			i := s*T + t
 			b.Targets[i], b.Weights[i] = -1, 0
@@ -121,6 +133,47 @@ func FillSFT(b *Batch, examples []Example, respLen int, mask, eos int32, rng *ra
 				b.Tokens[i] = eos
 			}
 		}
+	}
+	return nil
+}
+
+// FillARPairs builds a next-token batch from B examples: each sequence is
+// prompt, response, then EOS to T+1 tokens; inputs are its first T tokens,
+// targets the next ones, causal attention. Every prediction up to and
+// including the first EOS carries the loss (the EOS padding after it
+// teaches nothing), averaged over the batch's predictions.
+func FillARPairs(b *Batch, examples []Example, eos int32) error {
+	B, T := b.B, b.T
+	if len(examples) < B {
+		return fmt.Errorf("%w: %d examples for %d sequences", ErrBatch, len(examples), B)
+	}
+	b.Causal = true
+	seq := make([]int32, T+1) // (T+1) one sequence
+	counted := 0
+	for s := range B {
+		ex := examples[s]
+		n := len(ex.Prompt) + len(ex.Response) // the first EOS is at n
+		if n+1 > T+1 || n == 0 {
+			return fmt.Errorf("%w: prompt of %d tokens + response of %d + EOS exceeds %d", ErrBatch, len(ex.Prompt), len(ex.Response), T+1)
+		}
+		for t := range seq {
+			seq[t] = eos
+		}
+		copy(seq, ex.Prompt)
+		copy(seq[len(ex.Prompt):], ex.Response)
+		b.Lens[s] = int32(T)
+		for t := range T {
+			i := s*T + t
+			b.Tokens[i], b.Targets[i], b.Weights[i] = seq[t], -1, 0
+			if t < n {
+				b.Targets[i], b.Weights[i] = seq[t+1], 1
+				counted++
+			}
+		}
+	}
+	w := float32(1 / float64(counted))
+	for i := range b.Weights {
+		b.Weights[i] *= w
 	}
 	return nil
 }

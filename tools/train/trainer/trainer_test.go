@@ -97,6 +97,56 @@ func TestFillAR(t *testing.T) {
 	}
 }
 
+// Pairs for next-token training: prompt, response, EOS, padding; a loss on
+// every prediction up to the first EOS, averaged over them.
+func TestFillARPairs(t *testing.T) {
+	const eos = 9
+	b := NewBatch(2, 4)
+	require.NoError(t, FillARPairs(b, []Example{{Prompt: []int32{1, 2}, Response: []int32{3}}, {Response: []int32{5, 6, 7}}}, eos))
+	assert.True(t, b.Causal)
+	assert.Equal(t, []int32{1, 2, 3, eos, 5, 6, 7, eos}, b.Tokens)
+	assert.Equal(t, []int32{2, 3, eos, -1, 6, 7, eos, -1}, b.Targets)
+	w := float32(1.0 / 6)
+	assert.InDeltaSlice(t, []float32{w, w, w, 0, w, w, w, 0}, b.Weights, 1e-7)
+
+	assert.ErrorIs(t, FillARPairs(b, []Example{{Prompt: []int32{1, 2, 3}, Response: []int32{4, 5}}, {Response: []int32{1}}}, eos), ErrBatch, "no room for the EOS")
+	assert.ErrorIs(t, FillARPairs(b, []Example{{Response: []int32{1}}}, eos), ErrBatch, "fewer examples than sequences")
+}
+
+// With respLen 0 the response fills the canvas after the prompt: an empty
+// prompt makes every position maskable, and every sequence is full.
+func TestFillSFTToCanvasEnd(t *testing.T) {
+	const B, T, mask, eos = 64, 8, 99, 98
+	rng := rand.New(rand.NewPCG(1, 2))
+	examples := make([]Example, B)
+	for i := range examples {
+		if i%2 == 0 {
+			examples[i] = Example{Response: []int32{1, 2, 3, 4, 5, 6}}
+		} else {
+			examples[i] = Example{Prompt: []int32{7, 8, 9, 10, 11}, Response: []int32{12}}
+		}
+	}
+	b := NewBatch(B, T)
+	require.NoError(t, FillSFT(b, examples, 0, mask, eos, rng))
+	maskedAt := make([]int, T)
+	for s := range B {
+		assert.EqualValues(t, T, b.Lens[s])
+		for t0 := range T {
+			i := s*T + t0
+			if b.Tokens[i] == mask {
+				maskedAt[t0]++
+				assert.Positive(t, b.Weights[i])
+			}
+			if s%2 == 1 && t0 < 5 {
+				assert.NotEqual(t, int32(mask), b.Tokens[i], "the prompt is never masked")
+			}
+		}
+	}
+	assert.Positive(t, maskedAt[0], "an empty prompt lets the first token be masked")
+	tooLong := []Example{{Prompt: []int32{1, 2, 3, 4, 5, 6, 7}, Response: []int32{8}}}
+	assert.ErrorIs(t, FillSFT(NewBatch(1, T), tooLong, 0, mask, eos, rng), ErrBatch, "no room for the EOS")
+}
+
 func TestFillSFT(t *testing.T) {
 	const B, T, resp = 8, 12, 6
 	rng := rand.New(rand.NewPCG(3, 4))

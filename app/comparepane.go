@@ -25,7 +25,7 @@ type sideChange struct {
 type comparePane struct {
 	app.Compo
 
-	Side     int    // 0 left, 1 right
+	Side     int // 0 left, 1 right
 	Settings Settings
 	Cells    []Cell // the canvas at the step shown
 	Tokens   []string

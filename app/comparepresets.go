@@ -49,7 +49,7 @@ var comparePresets = []comparePreset{
 	},
 	{
 		ID: "blocks", Name: "One block vs blocks of 8",
-		Note: "Left fills all 32 positions in any order (pure diffusion); right fills blocks of 8 left to right (semi-autoregressive).",
+		Note:   "Left fills all 32 positions in any order (pure diffusion); right fills blocks of 8 left to right (semi-autoregressive).",
 		Prompt: "And God said unto Moses,",
 		Left:   compareSettings("base", func(o *engine.Options) { o.BlockLength = 32 }),
 		Right:  compareSettings("base", func(o *engine.Options) { o.BlockLength = 8 }),

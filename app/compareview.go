@@ -24,6 +24,7 @@ type compareView struct {
 	notes     [2]string // what a side could not do as asked
 	view      int       // the step both canvases show
 	following bool      // the slider follows the live run
+	gc        idleCollector
 }
 
 // newCompareView is the Compare view's constructor.
@@ -124,7 +125,7 @@ func (v *compareView) previewAll(ctx app.Context) {
 					r.preview = previewCells(ids, req.Options.GenLength, r.model.Config.MaskTokenID)
 				}
 			}, func(app.Context, *engineError) { r.preview = nil })
-			collectWhenIdle(ctx, v.busy)
+			v.gc.schedule(ctx, v.busy)
 		})
 	}
 }
@@ -150,7 +151,7 @@ func (v *compareView) run(ctx app.Context) {
 					v.view = v.longest()
 				}
 				if !v.busy() {
-					collectWhenIdle(ctx, v.busy)
+					v.gc.schedule(ctx, v.busy)
 				}
 			})
 		})

@@ -83,12 +83,17 @@ type example struct {
 // loadRequest asks the engine worker for a model file, pinned when it is
 // one the list names.
 func loadRequest(file string) *protocol.LoadRequest {
-	for _, m := range models {
+	for _, m := range allModels() {
 		if m.File == file {
 			return &protocol.LoadRequest{URL: file, SHA256: m.SHA256, Size: m.Size}
 		}
 	}
 	return &protocol.LoadRequest{URL: file}
+}
+
+// allModels is the page's models followed by the views' reversal pair.
+func allModels() []modelEntry {
+	return append(append([]modelEntry(nil), models...), reversalModels...)
 }
 
 // modelByID finds a model by its URL name, falling back to the default.

@@ -25,7 +25,7 @@ type reversalView struct {
 	problem string // why the questions cannot be asked
 
 	sides  [2]*sideRunner // reversalModels order: LLaDA, AR
-	picked int           // index of the fact asked about
+	picked int            // index of the fact asked about
 	asked  *reversal.Item
 	dir    string    // the direction of asked: "forward" or "backward"
 	answer [2]string // each side's answer to asked

@@ -18,7 +18,7 @@ type sideRunner struct {
 	model   *protocol.ModelInfo
 	loading bool
 	waiting []func(app.Context) // what runs once the model is loaded
-	preview []Cell // the canvas a run starts from (prompt and masks), before its first step
+	preview []Cell              // the canvas a run starts from (prompt and masks), before its first step
 	trace   *Trace
 	running bool
 	err     string // the last load or generation error

@@ -43,15 +43,13 @@ func siteFiles(webDir string) ([]string, error) {
 		}
 	}
 	shipped := map[string]bool{}
-	for _, m := range models {
+	for _, m := range allModels() {
 		if err := checkPin(webDir, m); err != nil {
 			return nil, err
 		}
 		shipped[m.File] = true
 	}
-	for _, f := range viewFiles { // the Compare and reversal views' (reversalmodels.go)
-		shipped[f] = true
-	}
+	shipped[reversalQuestions] = true // the reversal view's questions (reversalmodels.go)
 	var files []string
 	err := filepath.WalkDir(webDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -181,7 +179,7 @@ func newServiceWorkerData(version string, files []string) serviceWorkerData {
 		}
 	}
 	pinned := map[string]modelEntry{}
-	for _, m := range models {
+	for _, m := range allModels() {
 		pinned[m.File] = m
 	}
 	for _, f := range files {

@@ -24,13 +24,13 @@ func fakeWeb(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := append([]string{}, requiredWebFiles...)
-	for _, m := range models {
+	for _, m := range allModels() {
 		// The real model files: the site refuses files the pins disagree with.
 		p := filepath.Join(dir, filepath.FromSlash(m.File))
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.Link(filepath.Join("..", "web", filepath.FromSlash(m.File)), p))
 	}
-	files = append(files, "kernels/kernels.wasm", "kernels/kernels.js",
+	files = append(files, reversalQuestions, "kernels/kernels.wasm", "kernels/kernels.js",
 		"kernels/kernels.wat", "kernels/run_node.js", "models/unused.unmask", ".hidden", "README.md")
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f))

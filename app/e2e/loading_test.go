@@ -392,6 +392,11 @@ func TestLoadingDamagedModel(t *testing.T) {
 	h.serveInstead(modelPath, nil)
 	before := modelRequests(h)
 	eval[bool](t, ctx, `document.querySelector("[data-testid=retry]").click(); true`)
+	// The click reaches the page's Go code asynchronously: until it has,
+	// the status still shows the previous error.
+	_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector("[data-testid=status].error")`,
+		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "Retry did not clear the error")
 	waitFor(t, ctx, "the replaced model to load", jsReady, 2*time.Minute)
 	require.Equal(t, before+1, modelRequests(h))
 	cachedModels(t, ctx, 1) // the service worker keeps it once it has checked it

@@ -2,12 +2,8 @@ package engine_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"unmask/engine"
@@ -37,11 +33,7 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 		{"greedy", engine.Options{GenLength: 24, TopK: 5}},
 		{"temperature", engine.Options{GenLength: 24, TopK: 8, Temperature: 0.9, Seed: 3, SuppressEOS: true}},
 	}
-	golden := map[string]string{}
-	for _, row := range readGolden(t, goldenCausal) {
-		name, digest, _ := strings.Cut(row, " ")
-		golden[name] = digest
-	}
+	golden := readStepDigests(t, goldenCausal)
 	digests := map[string]string{} // per case, the Go references' steps
 	V := c.EmbeddingSize
 	for _, path := range quanttest.Paths(t) {
@@ -79,12 +71,7 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 					if len(steps) < 2 || len(steps[0].Candidates) == 0 {
 						t.Fatalf("%s: %d steps, nothing to compare", name, len(steps))
 					}
-					data, err := json.Marshal(steps)
-					if err != nil {
-						t.Fatal(err)
-					}
-					sum := sha256.Sum256(data)
-					digest := hex.EncodeToString(sum[:])
+					digest := stepsDigest(t, steps)
 					if _, ok := digests[name]; !ok { // the first path is the Go references
 						digests[name] = digest
 					}
@@ -99,11 +86,6 @@ func TestQ8CausalSameOnEveryPath(t *testing.T) {
 		}
 	}
 	if *update {
-		var rows []string
-		for _, tc := range cases {
-			rows = append(rows, tc.name+" "+digests[tc.name])
-		}
-		writeGolden(t, goldenCausal, "# sha256 of the JSON of each case's steps (TestQ8CausalSameOnEveryPath) with the Go references;\n"+
-			"# written by go test ./engine -run Q8Causal -update\n", rows)
+		writeStepDigests(t, goldenCausal, "TestQ8CausalSameOnEveryPath", "Q8Causal", digests)
 	}
 }

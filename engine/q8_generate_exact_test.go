@@ -56,7 +56,7 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 			o.Cache = engine.DualCache
 		},
 	}
-	golden := readGoldenGenerate(t)
+	golden := readStepDigests(t, goldenGenerate)
 	digests := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(cases)) {
 		edit := cases[name]
@@ -73,10 +73,7 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 				if len(steps) == 0 || len(steps[0].Candidates) == 0 || len(out) != len(prompt)+opts.GenLength {
 					require.Failf(t, "unexpected result", "%d steps, output %v: nothing to compare", len(steps), out)
 				}
-				data, err := json.Marshal(steps)
-				require.NoError(t, err)
-				sum := sha256.Sum256(data)
-				digest := hex.EncodeToString(sum[:])
+				digest := stepsDigest(t, steps)
 				if want == nil { // the first path is the Go references
 					want = steps
 					digests[name] = digest
@@ -96,28 +93,41 @@ func TestQ8GenerateSameOnEveryPath(t *testing.T) {
 		}
 	}
 	if *update {
-		writeGoldenGenerate(t, digests)
+		writeStepDigests(t, goldenGenerate, "TestQ8GenerateSameOnEveryPath", "Q8Generate", digests)
 	}
 }
 
-func writeGoldenGenerate(t *testing.T, digests map[string]string) {
+// stepsDigest is the sha256 (hex) of the steps' JSON: what the step
+// goldens pin per case.
+func stepsDigest(t *testing.T, steps []engine.Step) string {
+	t.Helper()
+	data, err := json.Marshal(steps)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// readStepDigests reads a step golden's "case digest" rows.
+func readStepDigests(t *testing.T, path string) map[string]string {
+	t.Helper()
+	golden := map[string]string{}
+	for _, row := range readGolden(t, path) {
+		name, digest, _ := strings.Cut(row, " ")
+		golden[name] = digest
+	}
+	return golden
+}
+
+// writeStepDigests writes a step golden: one "case digest" row per case,
+// sorted, under a comment naming the test and its -run pattern.
+func writeStepDigests(t *testing.T, path, test, run string, digests map[string]string) {
 	t.Helper()
 	var rows []string
 	for _, name := range slices.Sorted(maps.Keys(digests)) {
 		rows = append(rows, name+" "+digests[name])
 	}
-	writeGolden(t, goldenGenerate, "# sha256 of the JSON of each case's steps (TestQ8GenerateSameOnEveryPath) with the Go references;\n"+
-		"# written by go test ./engine -run Q8Generate -update\n", rows)
-}
-
-func readGoldenGenerate(t *testing.T) map[string]string {
-	t.Helper()
-	golden := map[string]string{}
-	for _, row := range readGolden(t, goldenGenerate) {
-		name, digest, _ := strings.Cut(row, " ")
-		golden[name] = digest
-	}
-	return golden
+	writeGolden(t, path, "# sha256 of the JSON of each case's steps ("+test+") with the Go references;\n"+
+		"# written by go test ./engine -run "+run+" -update\n", rows)
 }
 
 func at(steps []engine.Step, i int) any {

@@ -72,7 +72,7 @@ func (s *State) generateCausal(ctx context.Context, prompt []int, opts Options, 
 		opts.TopK = 5
 	}
 	opts.Remasking = LowConfidence // a commit's confidence is its probability
-	opts.Cache = NoCache            // the stepper's caches are for diffusion blocks
+	opts.Cache = NoCache           // the stepper's caches are for diffusion blocks
 
 	// x (T): the canvas, masks where tokens are still to come.
 	x := make([]int, T)

@@ -89,11 +89,11 @@ func (s *State) generateCausal(ctx context.Context, prompt []int, opts Options, 
 			return x, err
 		}
 		// The first pass runs the prompt; later ones the token committed last.
+		last[0] = pos - 1
 		pass := Pass{From: pos - 1, To: pos, Cache: cache, Causal: true, Logits: last}
 		if pos == P {
 			pass.From = 0
 		}
-		last[0] = pos - 1
 		step := Step{Index: pos - P, Block: pos - P, BlockStart: pos, BlockEnd: pos + 1,
 			Passes: 1, ComputedFrom: pass.From, ComputedTo: pass.To}
 		if obs != nil {

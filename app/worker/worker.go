@@ -281,15 +281,10 @@ func (w *Worker) generate(ctx context.Context, id int, req *protocol.GenerateReq
 	if err != nil {
 		return err
 	}
+	// The engine checks the options for the model's kind: a causal model
+	// refuses those that only mean something for diffusion
+	// (ErrCausalOptions) and ignores the denoising schedule.
 	opts := req.Options.Engine()
-	// A causal model's options are checked by the engine, which refuses
-	// those that only mean something for diffusion (ErrCausalOptions);
-	// steps, blocks and remasking describe a denoising schedule it ignores.
-	if !m.Config.Causal {
-		if err := opts.Validate(); err != nil {
-			return err
-		}
-	}
 	// Buffers for the canvas in use, not the model's maximum; a longer
 	// canvas later gets a larger state.
 	T := len(prompt) + opts.GenLength

@@ -522,3 +522,30 @@ func TestUnknownRequest(t *testing.T) {
 	assert.Equal(t, protocol.Hello, w.Hello().Type)
 	assert.NotEmpty(t, w.Hello().Hello.KernelPath)
 }
+
+// Options the engine refuses come back as one error, with no step sent.
+func TestBadOptions(t *testing.T) {
+	m := textModel(t)
+	h := &fakeHost{}
+	w := NewWorker(h)
+	ready := loadBytes(t, h, w, encode(t, m))
+	require.Equal(t, protocol.Ready, ready.Type, ready.Error)
+	for _, tc := range []struct {
+		name string
+		opts engine.Options
+		want string
+	}{
+		{"length not a multiple of the block", engine.Options{Steps: 4, GenLength: 10, BlockLength: 4, Remasking: engine.LowConfidence}, "not a multiple"},
+		{"unknown remasking", engine.Options{Steps: 4, GenLength: 8, BlockLength: 8, Remasking: "loudest"}, "loudest"},
+		{"more steps than masks", engine.Options{Steps: 16, GenLength: 8, BlockLength: 8, Remasking: engine.LowConfidence}, "16 steps for 8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run(t, w, protocol.Request{Type: protocol.Generate, ID: 7, Generate: &protocol.GenerateRequest{
+				Prompt: "The cat", Options: protocol.WireOptions(tc.opts)}})
+			sent := h.take()
+			require.Len(t, sent, 1)
+			assert.Equal(t, protocol.Error, sent[0].Type)
+			assert.Contains(t, sent[0].Error, tc.want)
+		})
+	}
+}

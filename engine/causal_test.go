@@ -366,3 +366,44 @@ func TestGenerateCausalRefuses(t *testing.T) {
 		assert.ErrorIs(t, err, tt.err, tt.name)
 	}
 }
+
+// CausalNLL is the cross-entropy of each next token under the float64
+// reference's causal logits, summed; a diffusion model is refused.
+func TestCausalNLLMatchesFloat64Reference(t *testing.T) {
+	const T = 14
+	m := RandomModel(causalConfig(), 5)
+	ids := passCanvas(T)
+	ref := referenceForward64(m, ids, true)
+	want, wantCorrect := 0.0, 0
+	for i := range T - 1 {
+		row := ref[i]
+		best, hi := 0, math.Inf(-1)
+		for j, l := range row {
+			if l > hi && j != m.Config.MaskTokenID {
+				best, hi = j, l
+			}
+		}
+		top := math.Inf(-1)
+		for _, l := range row {
+			top = max(top, l)
+		}
+		sum := 0.0
+		for _, l := range row {
+			sum += math.Exp(l - top)
+		}
+		want += math.Log(sum) + top - row[ids[i+1]]
+		if best == ids[i+1] {
+			wantCorrect++
+		}
+	}
+	st := NewState(m, T)
+	got, correct, err := st.CausalNLL(ids)
+	require.NoError(t, err)
+	assert.InDelta(t, want, got, 1e-3)
+	assert.Equal(t, wantCorrect, correct)
+
+	_, _, err = NewState(RandomModel(samplerConfig(), 5), T).CausalNLL(ids)
+	require.ErrorIs(t, err, ErrNotCausal)
+	_, _, err = st.CausalNLL(ids[:1])
+	require.ErrorIs(t, err, ErrOptions)
+}

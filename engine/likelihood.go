@@ -99,3 +99,47 @@ func (s *State) ScoreMasked(seq, positions []int) (ce float64, correct int, err 
 	}
 	return ce, correct, nil
 }
+
+// ErrNotCausal reports a left-to-right likelihood asked of a diffusion
+// model, which does not factorise the text that way.
+var ErrNotCausal = errors.New("the model is not causal (autoregressive)")
+
+// CausalNLL is an autoregressive model's exact negative log-likelihood of
+// seq[1:] given the tokens before each: one causal pass over seq, the
+// logits at position i predicting token i+1. It returns the summed
+// cross-entropy in nats over the len(seq)-1 predicted tokens and how many
+// of them the argmax names (never the mask token). The first token has no
+// context and is not scored: a diffusion model's bound over the same
+// tokens is NegativeELBO(seq, 1, ...). The softmax is the sampler's, as in
+// ScoreMasked.
+func (s *State) CausalNLL(seq []int) (nll float64, correct int, err error) {
+	c := &s.Model.Config
+	if !c.Causal {
+		return 0, 0, ErrNotCausal
+	}
+	if len(seq) < 2 {
+		return 0, 0, fmt.Errorf("%w: nothing to score: %d tokens", ErrOptions, len(seq))
+	}
+	// (len-1, V): the last token predicts nothing here.
+	logits, err := s.ForwardPass(seq[:len(seq)-1], Pass{From: 0, To: len(seq) - 1, Causal: true})
+	if err != nil {
+		return 0, 0, err
+	}
+	V := c.EmbeddingSize
+	for i, next := range seq[1:] {
+		row := logits[i*V : (i+1)*V]
+		st := quant.ScanLogits(nil, row, 0)
+		if st.Best < 0 || math.IsNaN(st.Sum) {
+			return 0, 0, fmt.Errorf("%w: at position %d", ErrNaNLogits, i)
+		}
+		nll += math.Log(st.Sum) - float64(row[next]-row[st.Best])
+		best := st.Best
+		if best == c.MaskTokenID {
+			best = quant.ScanLogits(nil, row, quant.LogitSecond).Second
+		}
+		if best == next {
+			correct++
+		}
+	}
+	return nll, correct, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -36,6 +37,8 @@ const (
 	streamPrompts = streamAccuracy + 16
 	streamSFTELBO = streamPrompts + 1
 	streamSFTPick = streamSFTELBO + 1
+	// streamELBOGivenFirst is last so the streams before keep their numbers.
+	streamELBOGivenFirst = streamSFTPick + 1
 )
 
 type evalConfig struct {
@@ -43,6 +46,7 @@ type evalConfig struct {
 	prompts, show             int
 	opts                      engine.Options
 	sft                       bool
+	givenFirst                bool
 	sftExamples, sftPrompts   int
 	respLen                   int
 	seed                      uint64
@@ -70,6 +74,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.opts.CFGScale, "cfg", 0, "classifier-free guidance scale (0: off)")
 	remasking := fs.String("remasking", string(engine.LowConfidence), "low_confidence, random, margin or entropy")
 	fs.Var(&cfg.opts.Cache, "cache", "Fast-dLLM key/value cache within a block: none, prefix or dual")
+	fs.BoolVar(&cfg.givenFirst, "given-first", false, "diffusion models: also the bound on each window's tokens after its first, given the first (what a causal model's likelihood covers)")
 	fs.BoolVar(&cfg.sft, "sft", false, "also evaluate the instruction pairs of sft-heldout.jsonl (instruct models)")
 	fs.IntVar(&cfg.sftExamples, "sft-examples", 64, "held-out pairs for the conditional ELBO of the response")
 	fs.IntVar(&cfg.sftPrompts, "sft-prompts", 48, "held-out pairs to answer, spread evenly over the tasks")
@@ -167,6 +172,19 @@ func (c *evalConfig) sftOptions() engine.Options {
 
 func (c *evalConfig) checkModel(m *engine.Model) error {
 	limit := m.Config.MaxSequenceLen
+	if m.Config.Causal {
+		switch {
+		case c.sft:
+			return errors.New("--sft scores a diffusion model's answers; the model is causal")
+		case c.givenFirst:
+			return errors.New("--given-first is a diffusion model's bound; a causal model's likelihood is exact and always given the first token")
+		case c.windows > 0 && c.seq < 2:
+			return fmt.Errorf("--seq %d: a causal model needs two tokens to score one", c.seq)
+		}
+		if c.opts.CFGScale != 0 {
+			return fmt.Errorf("%w: --cfg", engine.ErrCausalOptions)
+		}
+	}
 	if c.windows > 0 && c.seq > limit {
 		return fmt.Errorf("--seq %d exceeds the model's max_sequence_length %d", c.seq, limit)
 	}
@@ -310,12 +328,19 @@ func (ev *evaluator) run(ctx context.Context) (*evalReport, error) {
 		if werr != nil {
 			return nil, werr
 		}
-		rep.Heldout = &heldoutReport{Windows: len(windows), WindowTokens: ev.cfg.seq, MC: ev.cfg.mc, MCBatch: ev.cfg.mcBatch}
-		if err = phase("elbo", func() error { return ev.heldoutELBO(ctx, windows, rep.Heldout) }); err != nil {
-			return nil, err
-		}
-		if err = phase("accuracy", func() error { return ev.maskedAccuracy(ctx, windows, rep.Heldout) }); err != nil {
-			return nil, err
+		rep.Heldout = &heldoutReport{Windows: len(windows), WindowTokens: ev.cfg.seq}
+		if ev.m.Config.Causal {
+			if err = phase("nll", func() error { return ev.heldoutNLL(ctx, windows, rep.Heldout) }); err != nil {
+				return nil, err
+			}
+		} else {
+			rep.Heldout.MC, rep.Heldout.MCBatch = ev.cfg.mc, ev.cfg.mcBatch
+			if err = phase("elbo", func() error { return ev.heldoutELBO(ctx, windows, rep.Heldout) }); err != nil {
+				return nil, err
+			}
+			if err = phase("accuracy", func() error { return ev.maskedAccuracy(ctx, windows, rep.Heldout) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if ev.cfg.prompts > 0 {
@@ -339,7 +364,10 @@ func (ev *evaluator) rng(stream, i int) *rand.Rand {
 // summarize prints the headline numbers for a person.
 func summarize(w io.Writer, r *evalReport) {
 	fmt.Fprintf(w, "eval %s: %.2fM parameters, %s, %s kernels, threads %d\n", r.Model, float64(r.Params)/1e6, r.DType, r.KernelPath, r.Threads)
-	if h := r.Heldout; h != nil {
+	if h := r.Heldout; h != nil && h.NLL != nil {
+		fmt.Fprintf(w, "  held-out negative log-likelihood %.4f ± %.4f nats/token (perplexity %.1f) over %d windows of %d tokens, each after its first; next token right %.1f%%\n",
+			h.NLL.Mean, h.NLL.Stderr, h.NLL.Perplexity, h.Windows, h.WindowTokens, 100*h.NextTokenAccuracy)
+	} else if h != nil {
 		fmt.Fprintf(w, "  held-out negative ELBO %.4f ± %.4f nats/token (perplexity <= %.1f) over %d windows of %d tokens, %d MC samples each\n",
 			h.NELBO, h.NELBOStderr, h.PerplexityBound, h.Windows, h.WindowTokens, h.MC)
 		fmt.Fprint(w, "  masked-token accuracy:")
@@ -347,10 +375,17 @@ func summarize(w io.Writer, r *evalReport) {
 			fmt.Fprintf(w, " t=%.2f %.1f%%", a.T, 100*a.Accuracy)
 		}
 		fmt.Fprintln(w)
+		if g := h.GivenFirst; g != nil {
+			fmt.Fprintf(w, "  given each window's first token: negative ELBO %.4f ± %.4f nats/token\n", g.Mean, g.Stderr)
+		}
 	}
 	if g := r.Generation; g != nil {
-		fmt.Fprintf(w, "  %d samples (%d steps, %d tokens): dictionary words %s, distinct-2 %.3f, %.1f words/sample, EOS in %.0f%%\n",
-			g.Prompts, g.Steps, g.GenLength, percent(g.DictionaryShare), g.Distinct2, g.WordsPerSample, 100*g.EndsWithEOS)
+		schedule := fmt.Sprintf("%d steps", g.Steps)
+		if g.Steps == 0 {
+			schedule = "left to right"
+		}
+		fmt.Fprintf(w, "  %d samples (%s, %d tokens): dictionary words %s, distinct-2 %.3f, %.1f words/sample, EOS in %.0f%%\n",
+			g.Prompts, schedule, g.GenLength, percent(g.DictionaryShare), g.Distinct2, g.WordsPerSample, 100*g.EndsWithEOS)
 	}
 	if s := r.SFT; s != nil {
 		fmt.Fprintf(w, "  sft: response negative ELBO %.4f ± %.4f nats/token over %d pairs; %d answers, EOS in %.0f%%\n",

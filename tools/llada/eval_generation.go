@@ -19,12 +19,14 @@ const (
 	promptMinParagraph = 20
 )
 
+// generationReport: samples from held-out prompts. A causal model decodes
+// left to right and has no steps, blocks or remasking (zero, left out).
 type generationReport struct {
 	Prompts     int     `json:"prompts"`
-	Steps       int     `json:"steps"`
+	Steps       int     `json:"steps,omitempty"`
 	GenLength   int     `json:"gen_length"`
-	BlockLength int     `json:"block_length"`
-	Remasking   string  `json:"remasking"`
+	BlockLength int     `json:"block_length,omitempty"`
+	Remasking   string  `json:"remasking,omitempty"`
 	Temperature float64 `json:"temperature"`
 	Dictionary  string  `json:"dictionary"`
 	// Statistics of the generated texts, each cut at its first EOS.
@@ -106,6 +108,9 @@ func (ev *evaluator) generation(ctx context.Context) (*generationReport, error) 
 		Prompts: len(texts), Steps: o.Steps, GenLength: o.GenLength, BlockLength: o.BlockLength,
 		Remasking: string(o.Remasking), Temperature: o.Temperature, Dictionary: ev.cfg.dict,
 		Samples: []genSample{},
+	}
+	if ev.m.Config.Causal {
+		rep.Steps, rep.BlockLength, rep.Remasking = 0, 0, ""
 	}
 	outs := make([]string, len(gen))
 	ended := 0

@@ -11,20 +11,42 @@ import (
 // accuracyRatios are the mask ratios t of the masked-token accuracy.
 var accuracyRatios = []float64{0.15, 0.5, 0.9}
 
-// heldoutReport: the LLaDA bound on the negative log-likelihood of
-// held-out windows, and how often the model's argmax restores a masked
-// token.
+// heldoutReport: for a diffusion model the LLaDA bound on the negative
+// log-likelihood of held-out windows, and how often the model's argmax
+// restores a masked token; for a causal model the exact negative
+// log-likelihood of each window's tokens after its first, and how often
+// its argmax names the next token.
 type heldoutReport struct {
 	Windows      int `json:"windows"`
 	WindowTokens int `json:"window_tokens"`
-	MC           int `json:"mc"`
-	MCBatch      int `json:"mc_batch"`
+	MC           int `json:"mc,omitempty"`
+	MCBatch      int `json:"mc_batch,omitempty"`
 	// NELBO is the Monte Carlo negative ELBO in nats per token, averaged
 	// over the windows; NELBOStderr its standard error across windows.
-	NELBO           float64          `json:"nelbo_per_token"`
-	NELBOStderr     float64          `json:"nelbo_stderr"`
-	PerplexityBound float64          `json:"perplexity_bound"`
-	Accuracy        []maskedAccuracy `json:"masked_accuracy"`
+	NELBO           float64          `json:"nelbo_per_token,omitempty"`
+	NELBOStderr     float64          `json:"nelbo_stderr,omitempty"`
+	PerplexityBound float64          `json:"perplexity_bound,omitempty"`
+	Accuracy        []maskedAccuracy `json:"masked_accuracy,omitempty"`
+	// GivenFirst (--given-first) is the bound on the tokens a causal model
+	// scores: each window's tokens after its first, given the first.
+	GivenFirst *perToken `json:"nelbo_given_first,omitempty"`
+	// NLL is a causal model's exact negative log-likelihood of each
+	// window's tokens after its first (nats per token).
+	NLL               *perToken `json:"nll,omitempty"`
+	NextTokenAccuracy float64   `json:"next_token_accuracy,omitempty"`
+}
+
+// perToken is a mean over the windows of nats per scored token, its
+// standard error across windows, and exp of the mean.
+type perToken struct {
+	Mean       float64 `json:"per_token"`
+	Stderr     float64 `json:"stderr"`
+	Perplexity float64 `json:"perplexity"`
+}
+
+func newPerToken(v []float64) *perToken {
+	mean, stderr := meanStderr(v)
+	return &perToken{Mean: mean, Stderr: stderr, Perplexity: math.Exp(mean)}
 }
 
 type maskedAccuracy struct {
@@ -52,17 +74,54 @@ func (ev *evaluator) windows() ([][]int, error) {
 }
 
 func (ev *evaluator) heldoutELBO(ctx context.Context, windows [][]int, rep *heldoutReport) error {
+	all, err := ev.nelbo(ctx, windows, 0, streamELBO)
+	if err != nil {
+		return err
+	}
+	rep.NELBO, rep.NELBOStderr = meanStderr(all)
+	rep.PerplexityBound = math.Exp(rep.NELBO)
+	if ev.cfg.givenFirst {
+		afterFirst, err := ev.nelbo(ctx, windows, 1, streamELBOGivenFirst)
+		if err != nil {
+			return err
+		}
+		rep.GivenFirst = newPerToken(afterFirst)
+	}
+	return nil
+}
+
+// nelbo is each window's negative ELBO per scored token, the first
+// prompt tokens given.
+func (ev *evaluator) nelbo(ctx context.Context, windows [][]int, prompt, stream int) ([]float64, error) {
 	perToken := make([]float64, len(windows))
 	err := ev.pool.run(ctx, ev.cfg.seq, len(windows), func(st *engine.State, i int) error {
-		v, err := st.NegativeELBO(windows[i], 0, ev.cfg.mc, ev.cfg.mcBatch, ev.rng(streamELBO, i))
-		perToken[i] = v / float64(len(windows[i]))
+		v, err := st.NegativeELBO(windows[i], prompt, ev.cfg.mc, ev.cfg.mcBatch, ev.rng(stream, i))
+		perToken[i] = v / float64(len(windows[i])-prompt)
+		return err
+	})
+	return perToken, err
+}
+
+// heldoutNLL scores a causal model: the exact negative log-likelihood of
+// every window's tokens after its first, one causal pass per window.
+func (ev *evaluator) heldoutNLL(ctx context.Context, windows [][]int, rep *heldoutReport) error {
+	perToken := make([]float64, len(windows))
+	correct := make([]int, len(windows))
+	err := ev.pool.run(ctx, ev.cfg.seq, len(windows), func(st *engine.State, i int) error {
+		nll, ok, err := st.CausalNLL(windows[i])
+		perToken[i], correct[i] = nll/float64(len(windows[i])-1), ok
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	rep.NELBO, rep.NELBOStderr = meanStderr(perToken)
-	rep.PerplexityBound = math.Exp(rep.NELBO)
+	rep.NLL = newPerToken(perToken)
+	scored, right := 0, 0
+	for i, w := range windows {
+		scored += len(w) - 1
+		right += correct[i]
+	}
+	rep.NextTokenAccuracy = float64(right) / float64(scored)
 	return nil
 }
 

@@ -306,3 +306,84 @@ func TestGivenWordsInOrder(t *testing.T) {
 	}
 	assert.Nil(t, givenWords(sftPair{Task: "fill", Prompt: "Fill in the blanks: a ___ b."}))
 }
+
+// A causal model's held-out score is its exact likelihood of each window's
+// tokens after the first: with every weight zero it is log V per token;
+// with random weights it matches the engine's CausalNLL summed over the
+// windows by hand. Its samples decode left to right. The diffusion
+// models' bound over the same tokens (--given-first) is also log V for
+// the zero model.
+func TestEvalCausalModel(t *testing.T) {
+	f := newEvalFixture(t)
+	causal := func(path string, zero bool) *engine.Model {
+		m := tinyModel(f.tok, 7, 0)
+		m.Config.Causal = true
+		if zero {
+			for _, ts := range m.Weights.Tensors() {
+				if ts.Matrix != nil {
+					*ts.Matrix = quant.NewF32(make([]float32, ts.Shape[0]*ts.Shape[1]), ts.Shape[0], ts.Shape[1])
+				}
+			}
+		}
+		writeModel(t, path, m)
+		return m
+	}
+	dir := t.TempDir()
+	logV := math.Log(float64(f.tok.VocabSize()))
+
+	zeroPath := filepath.Join(dir, "zero.bin")
+	causal(zeroPath, true)
+	rep, stderr := evalJSON(t, f.smallEval(zeroPath, "--prompts", "0")...)
+	assert.Contains(t, stderr, "held-out negative log-likelihood")
+	require.NotNil(t, rep.Heldout.NLL)
+	assert.InDelta(t, logV, rep.Heldout.NLL.Mean, 1e-9)
+	assert.Zero(t, rep.Heldout.NELBO)
+	assert.Empty(t, rep.Heldout.Accuracy)
+
+	path := filepath.Join(dir, "causal.bin")
+	m := causal(path, false)
+	rep, _ = evalJSON(t, f.smallEval(path)...)
+	h := rep.Heldout
+	require.NotNil(t, h.NLL)
+	assert.Equal(t, 6, h.Windows)
+	ev := &evaluator{cfg: evalConfig{windows: 6, seq: 32}, m: m, data: &evalData{tokens: heldoutTokens(t, f)}}
+	windows, err := ev.windows()
+	require.NoError(t, err)
+	st := engine.NewState(m, 32)
+	var sum float64
+	for _, w := range windows {
+		nll, _, err := st.CausalNLL(w)
+		require.NoError(t, err)
+		sum += nll / 31
+	}
+	assert.InDelta(t, sum/6, h.NLL.Mean, 1e-9)
+	assert.InDelta(t, math.Exp(h.NLL.Mean), h.NLL.Perplexity, 1e-9*h.NLL.Perplexity)
+	assert.Greater(t, h.NLL.Stderr, 0.0)
+	g := rep.Generation
+	require.NotNil(t, g)
+	assert.Zero(t, g.Steps)
+	assert.Empty(t, g.Remasking)
+	assert.Len(t, g.Samples, 2)
+
+	rep, stderr = evalJSON(t, f.smallEval(f.zero, "--given-first", "--prompts", "0")...)
+	require.NotNil(t, rep.Heldout.GivenFirst)
+	assert.InDelta(t, logV, rep.Heldout.GivenFirst.Mean, 1e-9)
+	assert.Contains(t, stderr, "given each window's first token")
+
+	for _, flag := range []string{"--sft", "--given-first"} {
+		code, _, stderr := llada(f.smallEval(path, flag)...)
+		assert.Equal(t, 2, code, flag)
+		assert.Contains(t, stderr, "causal", flag)
+	}
+}
+
+// heldoutTokens reads the fixture's held-out stream.
+func heldoutTokens(t *testing.T, f evalFixture) []int {
+	raw, err := os.ReadFile(filepath.Join(f.data, "heldout.bin"))
+	require.NoError(t, err)
+	out := make([]int, len(raw)/2)
+	for i := range out {
+		out[i] = int(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	return out
+}

@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,9 +58,46 @@ type result struct {
 	ForwardPerS forwardPerS `json:"forward_per_s"`
 	Tokens      int         `json:"tokens"`
 	Params      int64       `json:"params"`
-	// Generate holds, per model ("bench", "base", "instruct") and kernels
-	// ("native" or the wasm path), the genbench rows.
+	// Generate holds, per model ("bench", "base", "instruct", "base_page",
+	// "ar") and kernels ("native" or the wasm path), the genbench rows.
 	Generate map[string]map[string][]genbench.Row `json:"generate,omitempty"`
+	// ARVersusBase is, per kernels, the twin's speed against the base's at
+	// the page's defaults.
+	ARVersusBase map[string]versus `json:"ar_versus_base,omitempty"`
+}
+
+// versus is generated tokens per second of the autoregressive twin and the
+// base at the page's defaults, and their ratio.
+type versus struct {
+	AR    float64 `json:"ar_tokens_per_s"`
+	Base  float64 `json:"base_tokens_per_s"`
+	Ratio float64 `json:"ratio"`
+}
+
+// versusOf reads the base_page and ar rows of one kernel path.
+func versusOf(gen map[string]map[string][]genbench.Row, path string) (versus, bool) {
+	ar, base := gen["ar"][path], gen["base_page"][path]
+	if len(ar) == 0 || len(base) == 0 || ar[0].MSPerToken <= 0 || base[0].MSPerToken <= 0 {
+		return versus{}, false
+	}
+	v := versus{AR: 1000 / ar[0].MSPerToken, Base: 1000 / base[0].MSPerToken}
+	v.Ratio = v.AR / v.Base
+	return v, true
+}
+
+// addVersus fills ARVersusBase for every kernel path with both rows and
+// prints each.
+func (r *result) addVersus(out io.Writer) {
+	for _, path := range slices.Sorted(maps.Keys(r.Generate["ar"])) {
+		if v, ok := versusOf(r.Generate, path); ok {
+			if r.ARVersusBase == nil {
+				r.ARVersusBase = map[string]versus{}
+			}
+			r.ARVersusBase[path] = v
+			fmt.Fprintf(out, "%s kernels: autoregressive twin with its cache %.0f tokens/s, LLaDA base at the page's defaults %.0f tokens/s (%.1fx)\n",
+				path, v.AR, v.Base, v.Ratio)
+		}
+	}
 }
 
 type forwardPerS struct {
@@ -113,6 +151,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if res.Generate, err = b.generate(cases, "native", *rounds, *threshold); err != nil {
 			return err
 		}
+		res.addVersus(stdout)
 		return json.NewEncoder(stdout).Encode(res)
 	}
 
@@ -162,34 +201,43 @@ func run(args []string, stdout, stderr io.Writer) error {
 			res.Generate[name]["native"] = byPath["native"]
 		}
 	}
+	res.addVersus(stdout)
 	return json.NewEncoder(stdout).Encode(res)
 }
 
-// genCase is one model and prompt to time generation on.
+// genCase is one model and prompt to time generation on, in the given
+// modes (nil: every cache mode, with and without the threshold).
 type genCase struct {
 	name   string
 	model  *engine.Model
 	prompt []int
 	opts   engine.Options
+	modes  []genbench.Mode
 }
 
 // genCases are the benchmark model after a 32-token prompt, then the
 // shipped base model after a sentence opening and the instruct model
 // asked, through its chat template, to repeat a sentence: 224 tokens in
-// blocks of 32, 224 steps, greedy.
+// blocks of 32, 224 steps, greedy. Last come the base at the page's
+// defaults and the autoregressive twin (EOS suppressed, so it writes
+// every token), after the same opening.
 func genCases(bench *engine.Model, dir string) ([]genCase, error) {
 	opts := engine.Options{Steps: 224, GenLength: 224, BlockLength: 32, Remasking: engine.LowConfidence}
 	prompt := make([]int, 32)
 	for i := range prompt {
 		prompt[i] = (i * 7919) % bench.Config.VocabSize
 	}
-	cases := []genCase{{"bench", bench, prompt, opts}}
+	cases := []genCase{{"bench", bench, prompt, opts, nil}}
 	for _, c := range []struct {
 		name, file, text string
 		chat             bool
+		opts             engine.Options
+		modes            []genbench.Mode
 	}{
-		{"base", "unmask-base.unmask", "It was a fine morning, and", false},
-		{"instruct", "unmask-instruct.unmask", "Repeat this sentence: It was a fine morning, and Elizabeth walked out.", true},
+		{"base", "unmask-base.unmask", "It was a fine morning, and", false, opts, nil},
+		{"instruct", "unmask-instruct.unmask", "Repeat this sentence: It was a fine morning, and Elizabeth walked out.", true, opts, nil},
+		{"base_page", "unmask-base.unmask", "It was a fine morning, and", false, pageDefaults, oneMode},
+		{"ar", "unmask-ar.unmask", "It was a fine morning, and", false, engine.Options{GenLength: pageDefaults.GenLength, SuppressEOS: true}, oneMode},
 	} {
 		m, err := engine.LoadFile(filepath.Join(dir, c.file))
 		if err != nil {
@@ -202,10 +250,18 @@ func genCases(bench *engine.Model, dir string) ([]genCase, error) {
 		if err != nil {
 			return nil, err
 		}
-		cases = append(cases, genCase{c.name, m, ids, opts})
+		cases = append(cases, genCase{c.name, m, ids, c.opts, c.modes})
 	}
 	return cases, nil
 }
+
+// pageDefaults are the page's sampler settings for the base model
+// (app/settings.go, app/models.go), with a fixed seed.
+var pageDefaults = engine.Options{GenLength: 48, Steps: 48, BlockLength: 8, Temperature: 1,
+	Remasking: engine.LowConfidence, Seed: 1}
+
+// oneMode is the plain decoding of a case compared across models.
+var oneMode = []genbench.Mode{{Cache: engine.NoCache}}
 
 // generate runs genbench for every case with the active kernels, labelled
 // path, printing a table each.
@@ -216,12 +272,20 @@ func (b bench) generate(cases []genCase, path string, rounds int, threshold floa
 	out := map[string]map[string][]genbench.Row{}
 	for _, c := range cases {
 		st := engine.NewState(c.model, len(c.prompt)+c.opts.GenLength)
-		rows, err := genbench.Run(context.Background(), st, c.prompt, c.opts, genbench.Modes(threshold), rounds)
+		modes := c.modes
+		if modes == nil {
+			modes = genbench.Modes(threshold)
+		}
+		rows, err := genbench.Run(context.Background(), st, c.prompt, c.opts, modes, rounds)
 		if err != nil {
 			return nil, err
 		}
-		genbench.Table(b.out, fmt.Sprintf("generate, %s model, %s kernels, %d tokens after %d, blocks of %d, %d steps:",
-			c.name, path, c.opts.GenLength, len(c.prompt), c.opts.BlockLength, c.opts.Steps), rows)
+		schedule := fmt.Sprintf("blocks of %d, %d steps", c.opts.BlockLength, c.opts.Steps)
+		if c.model.Config.Causal {
+			schedule = "left to right with the key/value cache"
+		}
+		genbench.Table(b.out, fmt.Sprintf("generate, %s model, %s kernels, %d tokens after %d, %s:",
+			c.name, path, c.opts.GenLength, len(c.prompt), schedule), rows)
 		out[c.name] = map[string][]genbench.Row{path: rows}
 	}
 	return out, nil

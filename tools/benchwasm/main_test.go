@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"unmask/tools/internal/genbench"
 )
 
 // Natively the command measures the forward pass alone and prints the
@@ -35,4 +37,18 @@ func TestBadFlags(t *testing.T) {
 	require.Error(t, run([]string{"--no-such-flag"}, io.Discard, io.Discard))
 	require.Error(t, run([]string{"--generate", "--rounds=0"}, io.Discard, io.Discard))
 	require.Error(t, run([]string{"--generate", "--models=/nonexistent"}, io.Discard, io.Discard))
+}
+
+// The comparison line divides the twin's tokens per second by the base's,
+// per kernel path, and only where both were timed.
+func TestARVersusBase(t *testing.T) {
+	rows := func(ms float64) []genbench.Row { return []genbench.Row{{MSPerToken: ms}} }
+	res := result{Generate: map[string]map[string][]genbench.Row{
+		"ar":        {"native": rows(0.5), "simd": rows(1)},
+		"base_page": {"native": rows(10)},
+	}}
+	var out bytes.Buffer
+	res.addVersus(&out)
+	require.Equal(t, map[string]versus{"native": {AR: 2000, Base: 100, Ratio: 20}}, res.ARVersusBase)
+	require.Contains(t, out.String(), "native kernels: autoregressive twin with its cache 2000 tokens/s, LLaDA base at the page's defaults 100 tokens/s (20.0x)")
 }

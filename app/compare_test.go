@@ -35,7 +35,7 @@ func TestCompareURL(t *testing.T) {
 	assert.Equal(t, "ar", preset)
 	assert.Equal(t, ar.Prompt, prompt)
 	assert.Equal(t, [2]Settings{ar.Left, ar.Right}, sides)
-	assert.Equal(t, "reversal-ar", sides[1].Model)
+	assert.Equal(t, "ar", sides[1].Model)
 
 	_, _, _, errs = parseCompare(url.Values{"l.steps": {"x"}})
 	assert.Len(t, errs, 1, "a bad value is reported")

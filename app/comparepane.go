@@ -53,7 +53,7 @@ func (p *comparePane) Render() app.UI {
 	entry, _ := anyModelByID(p.Settings.Model)
 	o := p.Settings.Options
 	id := func(field string) string { return p.name() + "-" + field }
-	all := append(append([]modelEntry(nil), models...), reversalModels...)
+	all := allModels()
 	dash := func(ok bool, f string, v ...any) string {
 		if !ok {
 			return "–"
@@ -101,33 +101,12 @@ func (p *comparePane) Render() app.UI {
 	)
 }
 
-// renderFillOrder shows, position by position, the step that filled it:
-// darker is earlier.
+// renderFillOrder shows, position by position, the step that filled it.
 func renderFillOrder(order []int) app.UI {
 	if len(order) == 0 {
 		return app.P().Class("help").Text("The order in which positions were filled appears here once the run is done.")
 	}
-	last := 0
-	for _, s := range order {
-		last = max(last, s)
-	}
-	return app.Div().Body(
-		app.P().Class("help").Text("Order of filling: the step that filled each generated position, darker is earlier."),
-		app.Div().Class("order").Aria("label", "Step that filled each position").Body(
-			app.Range(order).Slice(func(i int) app.UI {
-				s := order[i]
-				if s < 0 {
-					return app.Span().Class("cell masked")
-				}
-				f := float64(s) / float64(max(last, 1))
-				cls := "cell order-cell"
-				if f > 0.55 {
-					cls += " late"
-				}
-				return app.Span().Class(cls).Style("--f", fmt.Sprintf("%.3f", f)).Text(strconv.Itoa(s + 1))
-			}),
-		),
-	)
+	return fillOrder(order, "Order of filling: the step that filled each generated position, darker is earlier.")
 }
 
 func (p *comparePane) number(id, label string, v, lo, hi int, set func(*Settings, int)) app.UI {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"unmask/engine"
@@ -26,7 +27,7 @@ func compareSettings(id string, change func(o *engine.Options)) Settings {
 		s = modelDefaults(entry.ID)
 	}
 	s.Model = entry.ID
-	if entry.ID != models[0].ID && entry.ID != models[1].ID {
+	if slices.ContainsFunc(reversalModels, func(m modelEntry) bool { return m.ID == entry.ID }) {
 		s.Blank = 1 // the reversal pair's names are one token each, on a canvas of 8
 	}
 	o := &s.Options
@@ -64,10 +65,20 @@ var comparePresets = []comparePreset{
 	},
 	{
 		ID: "ar", Name: "LLaDA vs autoregressive",
-		Note: "The base model's autoregressive twin has not been trained yet, so this compares the reversal-curse pair: " +
-			"two 0.9M-parameter models trained on the same invented facts, one by masked diffusion, one left to right. " +
-			"Try a backward question (“Whose mentor is Fesan?”) or a blank (“Tana's mentor is ___.”).",
-		Prompt: "Who is Tana's mentor?",
+		Note: "The base model (left) and its autoregressive twin (right): the same network, tokenizer and training text, " +
+			"one trained to unmask, one to predict the next token. Left fills 32 positions in 32 forward passes in blocks of 8, " +
+			"in any order within a block; right writes one token per pass, left to right, with a key/value cache, so each pass is cheap. " +
+			"Put a ___ in the prompt: only the left side can read the text after it.",
+		Prompt: "It is a truth universally acknowledged, that",
+		Left:   compareSettings("base", func(o *engine.Options) {}),
+		Right:  compareSettings("ar", func(o *engine.Options) {}),
+	},
+	{
+		ID: "reversal", Name: "The reversal curse: diffusion vs autoregressive",
+		Note: "Two 0.9M-parameter models trained on the same invented facts, each stated one way only: left by masked diffusion, " +
+			"right left to right. Ask backward (“Whose mentor is Fesan?”): only the left one learned it. " +
+			"The Reversal view runs the whole quiz.",
+		Prompt: "Whose mentor is Fesan?",
 		Left:   compareSettings("reversal-llada", func(o *engine.Options) { o.GenLength, o.Steps, o.BlockLength = 2, 2, 2 }),
 		Right:  compareSettings("reversal-ar", func(o *engine.Options) { o.GenLength, o.Steps, o.BlockLength = 2, 2, 2 }),
 	},

@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -131,31 +132,45 @@ func (v *compareView) previewAll(ctx app.Context) {
 }
 
 // run starts both sides at once, each loading its model first if needed.
+// The second side starts in a task of its own, a moment after the first:
+// the browser draws in between, and neither task carries both starts.
 func (v *compareView) run(ctx app.Context) {
 	if v.busy() {
 		return
 	}
 	v.view, v.following, v.notes = 0, true, [2]string{}
 	for i, r := range v.runners {
-		side := i
 		r.trace = nil
-		r.withModel(ctx, modelFile(v.sides[i].Model), func(ctx app.Context) {
-			req, note := v.request(side)
-			v.notes[side] = note
-			r.generate(ctx, req, func(ctx app.Context) {
-				if v.following {
-					v.view = v.longest()
-				}
-			}, func(ctx app.Context, _ *protocol.DoneInfo) {
-				if v.following {
-					v.view = v.longest()
-				}
-				if !v.busy() {
-					v.gc.schedule(ctx, v.busy)
-				}
-			})
-		})
+		start := func(ctx app.Context) { v.start(ctx, i) }
+		if i == 0 {
+			start(ctx)
+			continue
+		}
+		r.running = true // busy from the click on
+		time.AfterFunc(0, func() { ctx.Dispatch(start) })
 	}
+}
+
+// start runs side i, loading its model first if needed.
+func (v *compareView) start(ctx app.Context, i int) {
+	r := v.runners[i]
+	r.running = false // generate sets it again; a load keeps the side busy meanwhile
+	r.withModel(ctx, modelFile(v.sides[i].Model), func(ctx app.Context) {
+		req, note := v.request(i)
+		v.notes[i] = note
+		r.generate(ctx, req, func(ctx app.Context) {
+			if v.following {
+				v.view = v.longest()
+			}
+		}, func(ctx app.Context, _ *protocol.DoneInfo) {
+			if v.following {
+				v.view = v.longest()
+			}
+			if !v.busy() {
+				v.gc.schedule(ctx, v.busy)
+			}
+		})
+	})
 }
 
 // longest is the number of steps of the longer run.

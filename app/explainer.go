@@ -232,41 +232,12 @@ func (e *explainer) Render() app.UI {
 	)
 }
 
-// renderOrder shows when each position of the last generation was filled:
-// darker cells were filled earlier.
+// renderOrder shows when each position of the last generation was filled.
 func (e *explainer) renderOrder() app.UI {
 	if len(e.Order) == 0 {
 		return app.P().Class("help").Text("Generate something: the order in which its positions were filled appears here.")
 	}
-	last := 0
-	for _, s := range e.Order {
-		last = max(last, s)
-	}
-	return app.Div().Body(
-		app.P().Class("help").Text("Your last generation, position by position: the number is the step that filled it, darker is earlier."),
-		app.Div().Class("order").Aria("label", "Step that filled each position").Body(
-			app.Range(e.Order).Slice(func(i int) app.UI {
-				s := e.Order[i]
-				if s < 0 {
-					return app.Span().Class("cell masked")
-				}
-				cls, lightness := orderShade(float64(s) / float64(max(last, 1)))
-				return app.Span().Class(cls).Style("--l", fmt.Sprintf("%.0f%%", lightness)).
-					Text(fmt.Sprint(s + 1))
-			}),
-		),
-	)
-}
-
-// orderShade is the class and background lightness (percent) of an order
-// cell filled at fraction f of the run: the first half dark (22-40%) under
-// white numbers, the second light (52-88%) under dark ones. Both keep
-// 4.5:1 contrast; the lightness between, where neither would, is skipped.
-func orderShade(f float64) (class string, lightness float64) {
-	if f <= 0.5 {
-		return "cell order-cell", 22 + 36*f
-	}
-	return "cell order-cell late", 52 + 72*(f-0.5)
+	return fillOrder(e.Order, "Your last generation, position by position: the number is the step that filled it, darker is earlier.")
 }
 
 func card(title, text string) app.UI {

@@ -1,6 +1,10 @@
 package main
 
-import "unmask/app/protocol"
+import (
+	"slices"
+
+	"unmask/app/protocol"
+)
 
 // modelEntry is one model the page offers. The list below is the whole
 // configuration: add, rename or reorder models here.
@@ -91,9 +95,10 @@ func loadRequest(file string) *protocol.LoadRequest {
 	return &protocol.LoadRequest{URL: file}
 }
 
-// allModels is the page's models followed by the views' reversal pair.
+// allModels is the page's models followed by those only the views offer:
+// the base's autoregressive twin and the reversal pair.
 func allModels() []modelEntry {
-	return append(append([]modelEntry(nil), models...), reversalModels...)
+	return slices.Concat(models, twinModels, reversalModels)
 }
 
 // modelByID finds a model by its URL name, falling back to the default.

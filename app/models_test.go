@@ -26,7 +26,7 @@ func pinLines(file string) *regexp.Regexp {
 // -update rewrites the pins in the Go file that lists the model after a
 // model file changes).
 func TestModelPins(t *testing.T) {
-	for source, list := range map[string][]modelEntry{"models.go": models, "reversalmodels.go": reversalModels} {
+	for source, list := range map[string][]modelEntry{"models.go": models, "twinmodel.go": twinModels, "reversalmodels.go": reversalModels} {
 		t.Run(source, func(t *testing.T) { checkPins(t, source, list) })
 	}
 }

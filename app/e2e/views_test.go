@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,16 +72,26 @@ func TestSiteCompare(t *testing.T) {
 	require.Contains(t, url, "r.threshold=0.9")
 	require.Contains(t, url, "l.model=base")
 
-	// LLaDA vs autoregressive with a blank.
+	// LLaDA vs autoregressive: the base and its twin, with a blank the
+	// twin cannot see past.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset=ar&prompt="+
-		strings.ReplaceAll("Tana's mentor is ___.", " ", "%20"))))
+		strings.ReplaceAll("It was a ___ morning, and Elizabeth walked out.", " ", "%20"))))
 	waitFor(t, ctx, "the Compare view", `!!document.querySelector("[data-testid=compare-run]:not([disabled])")`, time.Minute)
+	require.Contains(t, eval[string](t, ctx, `document.querySelector("[data-testid=compare-preset-note]").textContent`), "autoregressive twin")
 	eval[bool](t, ctx, `window.__genStart = performance.now(); document.querySelector("[data-testid=compare-run]").click(); true`)
 	waitFor(t, ctx, "both sides to finish (ar)", jsCompareDone, 2*time.Minute)
+	eval[bool](t, ctx, jsMarkEnd)
+	longest := eval[float64](t, ctx, jsLongest)
+	t.Logf("compare ar: longest main-thread task %.0f ms (load %s)", longest, loadAverage())
+	require.LessOrEqual(t, longest, longTaskBudget, "compare ar: a main-thread task took %.0f ms", longest)
 	note := eval[string](t, ctx, `document.querySelector("[data-testid=compare-right-note]")?.textContent ?? ""`)
 	require.Contains(t, note, "cannot look at text after the blank")
 	require.Empty(t, eval[string](t, ctx, `document.querySelector("[data-testid=compare-left-note]")?.textContent ?? ""`))
-	require.Contains(t, eval[string](t, ctx, `document.querySelector("[data-testid=compare-preset-note]").textContent`), "has not been trained yet")
+	// One token per forward pass on the twin's side.
+	stats := eval[string](t, ctx, `document.querySelector("[data-testid=compare-right-stats]").textContent`)
+	m := regexp.MustCompile(`Forward passes(\d+)Steps(\d+)`).FindStringSubmatch(stats)
+	require.Len(t, m, 3, stats)
+	require.Equal(t, m[1], m[2], "the twin runs one forward pass a step: %s", stats)
 	screenshot(t, ctx, "compare-ar")
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset=blocks")))
@@ -88,6 +99,10 @@ func TestSiteCompare(t *testing.T) {
 	eval[bool](t, ctx, `document.querySelector("[data-testid=compare-run]").click(); true`)
 	waitFor(t, ctx, "both sides to finish (blocks)", jsCompareDone, 3*time.Minute)
 	screenshot(t, ctx, "compare")
+	// Every cell of both order grids is painted (a style variable the
+	// stylesheet does not read leaves white numbers on nothing).
+	require.Equal(t, "64 painted", eval[string](t, ctx, `(() => { const c = [...document.querySelectorAll("[data-testid=view-compare] .order-cell")];
+		return c.filter(e => getComputedStyle(e).backgroundColor !== "rgba(0, 0, 0, 0)").length + " painted"; })()`))
 	phone(t, ctx, 390)
 	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
 	screenshot(t, ctx, "compare-phone")
@@ -97,6 +112,16 @@ func TestSiteCompare(t *testing.T) {
 	require.Empty(t, small, "controls under 44 px on a phone")
 	phone(t, ctx, 0)
 	require.Empty(t, cons.take(), "console errors in the Compare view")
+
+	// Offline: the view and the models it ran come from the service
+	// worker's caches.
+	waitFor(t, ctx, "the service worker", `navigator.serviceWorker.ready.then(r => !!r.active)`, time.Minute)
+	s.offline.Store(true)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset=ar")))
+	waitFor(t, ctx, "the Compare view offline", `!!document.querySelector("[data-testid=compare-run]:not([disabled])")`, time.Minute)
+	eval[bool](t, ctx, `document.querySelector("[data-testid=compare-run]").click(); true`)
+	waitFor(t, ctx, "both sides to finish offline", jsCompareDone, 2*time.Minute)
+	require.Empty(t, cons.take(), "console errors in the Compare view offline")
 }
 
 // The reversal view: one held-out fact asked each way, both models
@@ -145,4 +170,15 @@ func TestSiteReversal(t *testing.T) {
 	screenshot(t, ctx, "reversal-phone")
 	phone(t, ctx, 0)
 	require.Empty(t, cons.take(), "console errors in the reversal view")
+
+	// Offline: the view, both models and the questions come from the
+	// service worker's caches.
+	waitFor(t, ctx, "the service worker", `navigator.serviceWorker.ready.then(r => !!r.active)`, time.Minute)
+	s.offline.Store(true)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload()))
+	waitFor(t, ctx, "the reversal view offline", jsCanAsk, 2*time.Minute)
+	eval[bool](t, ctx, `document.querySelector("[data-testid=reversal-backward]").click(); true`)
+	waitFor(t, ctx, "both answers offline", jsAnswered("backward")+` && `+jsCanAsk, time.Minute)
+	require.Contains(t, answer("llada"), "right")
+	require.Empty(t, cons.take(), "console errors in the reversal view offline")
 }

@@ -261,7 +261,7 @@ func (v *compareView) Render() app.UI {
 				),
 			),
 			app.Div().Class("pair").Body(v.pane(0), v.pane(1)),
-			app.Section().Class("panel").Aria("label", "Replay").Body(
+			app.Section().Class("panel replay").Aria("label", "Replay").Body(
 				app.Label().For("compare-step").Body(app.Text("Step (both sides) "),
 					app.Output().For("compare-step").Text(strconv.Itoa(v.view)+" of "+strconv.Itoa(longest))),
 				app.Input().Type("range").ID("compare-step").DataSet("testid", "compare-step").Min(0).Max(longest).Value(v.view).

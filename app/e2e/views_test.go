@@ -110,6 +110,12 @@ func TestSiteCompare(t *testing.T) {
 	small := eval[string](t, ctx, `[...document.querySelectorAll("[data-testid=view-compare] :is(button, select, input), .view-link")]
 		.filter(e => e.getBoundingClientRect().height < 44).map(e => e.id || e.textContent).join(", ")`)
 	require.Empty(t, small, "controls under 44 px on a phone")
+	// The shared slider stays on screen beside either canvas.
+	for _, side := range []string{"left", "right"} {
+		require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(() => { document.querySelector("[data-testid=compare-%s-canvas]").scrollIntoView({block: "center"});
+			const r = document.querySelector("[data-testid=compare-step]").getBoundingClientRect();
+			return r.top >= 0 && r.bottom <= innerHeight; })()`, side)), "the slider is off screen beside the %s canvas", side)
+	}
 	phone(t, ctx, 0)
 	require.Empty(t, cons.take(), "console errors in the Compare view")
 

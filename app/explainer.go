@@ -224,10 +224,13 @@ func (e *explainer) Render() app.UI {
 			card("6 · Classifier-free guidance",
 				"Each step also runs the model with the prompt masked out, and pushes the logits away from that unconditional guess: "+
 					"logits = u + (scale + 1)(c − u). It follows the prompt more closely and costs a second forward pass."),
-			card("7 · Diffusion versus autoregressive",
-				"An autoregressive model writes one token per forward pass, left to right, and never revises. "+
+			app.Article().Class("card").Body(
+				app.H3().Text("7 · Diffusion versus autoregressive"),
+				app.P().Text("An autoregressive model writes one token per forward pass, left to right, and never revises. "+
 					"A masked diffusion model fills many positions per pass, in any order, and can fill blanks in the middle of a text (try ___ in the prompt). "+
 					"Fewer steps are faster but commit more tokens at once, which costs quality."),
+				app.P().Body(pageLink("?view=compare&preset=ar", "Watch the base model beside its autoregressive twin →")),
+			),
 		),
 	)
 }

@@ -20,11 +20,7 @@ func (n *viewNav) Render() app.UI {
 		if view != "" {
 			href = "?view=" + view
 		}
-		a := app.A().Class("view-link").Href(href).DataSet("testid", "nav-"+nonEmpty(view, "denoise")).Text(label).
-			OnClick(func(ctx app.Context, e app.Event) {
-				e.PreventDefault()
-				app.Window().Get("location").Set("href", href)
-			})
+		a := pageLink(href, label).Class("view-link").DataSet("testid", "nav-"+nonEmpty(view, "denoise"))
 		if view == n.Current {
 			a = a.Aria("current", "page")
 		}
@@ -42,4 +38,13 @@ func nonEmpty(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// pageLink is a link to another view of the page: a full load of href, so
+// the view starts from its address (the router would keep the old view).
+func pageLink(href, label string) app.HTMLA {
+	return app.A().Href(href).Text(label).OnClick(func(ctx app.Context, e app.Event) {
+		e.PreventDefault()
+		app.Window().Get("location").Set("href", href)
+	})
 }

@@ -132,8 +132,8 @@ func (v *compareView) previewAll(ctx app.Context) {
 }
 
 // run starts both sides at once, each loading its model first if needed.
-// The second side starts in a task of its own, a moment after the first:
-// the browser draws in between, and neither task carries both starts.
+// Each side starts in a task of its own, after the click's: the browser
+// draws in between, and no task carries more than one start.
 func (v *compareView) run(ctx app.Context) {
 	if v.busy() {
 		return
@@ -141,15 +141,13 @@ func (v *compareView) run(ctx app.Context) {
 	v.view, v.following, v.notes = 0, true, [2]string{}
 	for i, r := range v.runners {
 		r.trace = nil
-		start := func(ctx app.Context) { v.start(ctx, i) }
-		if i == 0 {
-			start(ctx)
-			continue
-		}
 		r.running = true // busy from the click on
-		time.AfterFunc(0, func() { ctx.Dispatch(start) })
+		time.AfterFunc(time.Duration(i)*sideStartGap, func() { ctx.Dispatch(func(ctx app.Context) { v.start(ctx, i) }) })
 	}
 }
+
+// sideStartGap separates the two sides' starts by about a frame.
+const sideStartGap = 16 * time.Millisecond
 
 // start runs side i, loading its model first if needed.
 func (v *compareView) start(ctx app.Context, i int) {

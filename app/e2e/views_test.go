@@ -47,6 +47,35 @@ func phone(t *testing.T, ctx context.Context, width int64) {
 // prompt says it reads only the text before it.
 func TestSiteCompare(t *testing.T) {
 	s, ctx, cons := openSite(t)
+	// A first run, not timed. The browser compiles the page's code as it
+	// first runs it (the view's first run) and keeps it across loads; on
+	// two cores shared with both busy workers that compilation alone can
+	// take a task past the budget. The timed runs below measure the view.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset=blocks")))
+	waitFor(t, ctx, "the Compare view", `!!document.querySelector("[data-testid=compare-run]:not([disabled])")`, time.Minute)
+	eval[bool](t, ctx, `document.querySelector("[data-testid=compare-run]").click(); true`)
+	waitFor(t, ctx, "both sides to finish (blocks)", jsCompareDone, 3*time.Minute)
+	screenshot(t, ctx, "compare")
+	// Every cell of both order grids is painted (a style variable the
+	// stylesheet does not read leaves white numbers on nothing).
+	require.Equal(t, "64 painted", eval[string](t, ctx, `(() => { const c = [...document.querySelectorAll("[data-testid=view-compare] .order-cell")];
+		return c.filter(e => getComputedStyle(e).backgroundColor !== "rgba(0, 0, 0, 0)").length + " painted"; })()`))
+	phone(t, ctx, 390)
+	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
+	screenshot(t, ctx, "compare-phone")
+	// Touch targets: every control of the view is at least 44 px high.
+	small := eval[string](t, ctx, `[...document.querySelectorAll("[data-testid=view-compare] :is(button, select, input), .view-link")]
+		.filter(e => e.getBoundingClientRect().height < 44).map(e => e.id || e.textContent).join(", ")`)
+	require.Empty(t, small, "controls under 44 px on a phone")
+	// The shared slider stays on screen beside either canvas.
+	for _, side := range []string{"left", "right"} {
+		require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(() => { document.querySelector("[data-testid=compare-%s-canvas]").scrollIntoView({block: "center"});
+			const r = document.querySelector("[data-testid=compare-step]").getBoundingClientRect();
+			return r.top >= 0 && r.bottom <= innerHeight; })()`, side)), "the slider is off screen beside the %s canvas", side)
+	}
+	phone(t, ctx, 0)
+	require.Empty(t, cons.take(), "console errors in the Compare view")
+
 	for _, preset := range []string{"remasking", "threshold"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset="+preset)))
 		waitFor(t, ctx, "the Compare view", `!!document.querySelector("[data-testid=view-compare] [data-testid=compare-run]:not([disabled])")`, time.Minute)
@@ -93,31 +122,6 @@ func TestSiteCompare(t *testing.T) {
 	require.Len(t, m, 3, stats)
 	require.Equal(t, m[1], m[2], "the twin runs one forward pass a step: %s", stats)
 	screenshot(t, ctx, "compare-ar")
-
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(s.url+"?view=compare&preset=blocks")))
-	waitFor(t, ctx, "the Compare view", `!!document.querySelector("[data-testid=compare-run]:not([disabled])")`, time.Minute)
-	eval[bool](t, ctx, `document.querySelector("[data-testid=compare-run]").click(); true`)
-	waitFor(t, ctx, "both sides to finish (blocks)", jsCompareDone, 3*time.Minute)
-	screenshot(t, ctx, "compare")
-	// Every cell of both order grids is painted (a style variable the
-	// stylesheet does not read leaves white numbers on nothing).
-	require.Equal(t, "64 painted", eval[string](t, ctx, `(() => { const c = [...document.querySelectorAll("[data-testid=view-compare] .order-cell")];
-		return c.filter(e => getComputedStyle(e).backgroundColor !== "rgba(0, 0, 0, 0)").length + " painted"; })()`))
-	phone(t, ctx, 390)
-	eval[bool](t, ctx, `window.scrollTo(0, 0); true`)
-	screenshot(t, ctx, "compare-phone")
-	// Touch targets: every control of the view is at least 44 px high.
-	small := eval[string](t, ctx, `[...document.querySelectorAll("[data-testid=view-compare] :is(button, select, input), .view-link")]
-		.filter(e => e.getBoundingClientRect().height < 44).map(e => e.id || e.textContent).join(", ")`)
-	require.Empty(t, small, "controls under 44 px on a phone")
-	// The shared slider stays on screen beside either canvas.
-	for _, side := range []string{"left", "right"} {
-		require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(() => { document.querySelector("[data-testid=compare-%s-canvas]").scrollIntoView({block: "center"});
-			const r = document.querySelector("[data-testid=compare-step]").getBoundingClientRect();
-			return r.top >= 0 && r.bottom <= innerHeight; })()`, side)), "the slider is off screen beside the %s canvas", side)
-	}
-	phone(t, ctx, 0)
-	require.Empty(t, cons.take(), "console errors in the Compare view")
 
 	// Offline: the view and the models it ran come from the service
 	// worker's caches.

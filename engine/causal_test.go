@@ -344,6 +344,15 @@ func TestGenerateCausalSeeded(t *testing.T) {
 	assert.NotEqual(t, a, c, "another seed, other tokens")
 }
 
+// The decoder runs its one-position passes on one thread and gives the
+// State back with the threads it was given.
+func TestGenerateCausalKeepsThreads(t *testing.T) {
+	st := NewState(RandomModel(causalConfig(), 3), 0)
+	st.Threads = 3
+	run(t, st, []int{1, 2, 3}, Options{GenLength: 8, SuppressEOS: true})
+	assert.Equal(t, 3, st.Threads)
+}
+
 func TestGenerateCausalRefuses(t *testing.T) {
 	st := NewState(RandomModel(causalConfig(), 3), 16)
 	tests := []struct {

@@ -132,8 +132,9 @@ func (v *compareView) previewAll(ctx app.Context) {
 }
 
 // run starts both sides at once, each loading its model first if needed.
-// Each side starts in a task of its own, after the click's: the browser
-// draws in between, and no task carries more than one start.
+// The second side starts about a frame after the first, in a browser task
+// of its own (Go's timers with no delay run before the browser gets
+// control back), so no task carries both starts.
 func (v *compareView) run(ctx app.Context) {
 	if v.busy() {
 		return

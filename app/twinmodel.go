@@ -13,7 +13,7 @@ var twinModels = []modelEntry{
 		Note: "The base model's network and tokenizer trained on the same text with the next-token objective: " +
 			"it writes left to right, one token per forward pass, and cannot see past a blank.",
 		Examples: []example{{Prompt: "It is a truth universally acknowledged, that"}},
-		SHA256:   "910317084def110f1528716b0cc9fe6b3c2c3b7b610bed003345e9486d33bf60",
+		SHA256:   "313f34842281bf1ab153a82034861274ca3af1dfe98d1d70144a5d6fff2a6f6b",
 		Size:     3422016,
 	},
 }

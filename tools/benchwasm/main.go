@@ -228,6 +228,7 @@ func genCases(bench *engine.Model, dir string) ([]genCase, error) {
 		prompt[i] = (i * 7919) % bench.Config.VocabSize
 	}
 	cases := []genCase{{"bench", bench, prompt, opts, nil}}
+	loaded := map[string]*engine.Model{}
 	for _, c := range []struct {
 		name, file, text string
 		chat             bool
@@ -239,12 +240,16 @@ func genCases(bench *engine.Model, dir string) ([]genCase, error) {
 		{"base_page", "unmask-base.unmask", "It was a fine morning, and", false, pageDefaults, oneMode},
 		{"ar", "unmask-ar.unmask", "It was a fine morning, and", false, engine.Options{GenLength: pageDefaults.GenLength, SuppressEOS: true}, oneMode},
 	} {
-		m, err := engine.LoadFile(filepath.Join(dir, c.file))
-		if err != nil {
-			return nil, err
-		}
-		if m.Tokenizer == nil {
-			return nil, fmt.Errorf("%s has no tokenizer", c.file)
+		m := loaded[c.file] // the base serves two cases: read it once
+		if m == nil {
+			var err error
+			if m, err = engine.LoadFile(filepath.Join(dir, c.file)); err != nil {
+				return nil, err
+			}
+			if m.Tokenizer == nil {
+				return nil, fmt.Errorf("%s has no tokenizer", c.file)
+			}
+			loaded[c.file] = m
 		}
 		ids, err := engine.PromptIDs(m.Tokenizer, c.text, c.chat, 4, m.Config.MaskTokenID)
 		if err != nil {
